@@ -1,0 +1,1 @@
+//! Non-blocking real-server health checkers with keepalived's semantics.
