@@ -1,0 +1,20 @@
+//! `lbd` as a library: the config parser, the daemon and the `ipvs` subcommand,
+//! so that fuzz targets, tests and benches reach them without a process.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod ipvs_cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Entry point shared by the binary.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        Some(cli::Command::Ipvs(args)) => ipvs_cmd::main(args),
+        None if cli.daemon.config_test => config::check_main(&cli.daemon),
+        None => daemon::main(&cli.daemon),
+    }
+}

@@ -1,0 +1,1 @@
+//! VRRP advertisement wire format (owned by the codec work).
