@@ -7,7 +7,11 @@ use std::path::PathBuf;
 pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
 
 #[derive(Debug, Parser)]
-#[command(name = "lbd", version, about = "keepalived.conf-compatible VRRP + IPVS daemon")]
+#[command(
+    name = "lbd",
+    version,
+    about = "keepalived.conf-compatible VRRP + IPVS daemon"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -46,10 +50,24 @@ pub struct DaemonArgs {
     /// Run only the health-check / IPVS side.
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
+    /// On stop, remove the virtual servers from IPVS (keepalived's behaviour). By default
+    /// they stay, so a restarted daemon adopts them without dropping a connection.
+    #[arg(long = "remove-ipvs-on-stop")]
+    pub remove_ipvs_on_stop: bool,
+    /// Serve Prometheus metrics on ADDR:PORT (`/metrics`); off by default.
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Unix socket `lbd status` talks to (root only, 0600).
+    #[arg(long = "status-socket", value_name = "PATH", default_value = crate::ops::control::DEFAULT_PATH)]
+    pub status_socket: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// ipvsadm's everyday verbs over ipvs-sys.
     Ipvs(crate::ipvs_cmd::IpvsArgs),
+    /// Ask the running daemon for its state (VRRP instances, priorities, masters).
+    Status(crate::ops::status_cmd::StatusArgs),
+    /// Print what a reload to a new configuration would change in IPVS and in addresses.
+    Plan(crate::plan_cmd::PlanArgs),
 }

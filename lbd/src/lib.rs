@@ -5,6 +5,9 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod ipvs_cmd;
+pub mod lvs;
+pub mod ops;
+pub mod plan_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -14,6 +17,8 @@ pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         Some(cli::Command::Ipvs(args)) => ipvs_cmd::main(args),
+        Some(cli::Command::Status(args)) => ops::status_cmd::main(&args),
+        Some(cli::Command::Plan(args)) => plan_cmd::main(&args),
         None if cli.daemon.config_test => config::check_main(&cli.daemon),
         None => daemon::main(&cli.daemon),
     }

@@ -1,9 +1,118 @@
-//! The running daemon: one mio loop driving vrrp-core, healthcheck and the kernel.
+//! The running daemon: one mio loop driving vrrp-core and the kernel.
+//!
+//! * [`plan`]: configuration model -> what to run (interfaces and addresses resolved).
+//! * [`runtime`]: the loop; applies the engines' events (VIPs, announcements, scripts).
+//! * [`unit`]: a sync group or a lone router behind one interface.
+//! * [`tracking`], [`timers`], [`signals`], [`drops`], [`logmsg`], [`dump`]: its parts.
+//! * [`sys`]: sockets, netlink, scripts, files.
 
-use crate::cli::DaemonArgs;
+pub mod drops;
+pub mod dump;
+pub mod logging;
+pub mod logmsg;
+pub mod pidfile;
+pub mod plan;
+pub mod runtime;
+pub mod signals;
+pub mod sys;
+pub mod timers;
+pub mod tracking;
+pub mod unit;
+pub mod virtual_servers;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::DaemonArgs;
+
 pub fn main(args: &DaemonArgs) -> ExitCode {
-    eprintln!("daemon for {} is not built yet", args.config.display());
-    ExitCode::FAILURE
+    let sink = if args.log_console {
+        logging::Sink::Console
+    } else {
+        logging::Sink::Syslog
+    };
+    logging::init(sink, args.log_detail);
+    tracing::info!("Starting lbd {} (VRRP)", env!("CARGO_PKG_VERSION"));
+    let loaded = match crate::config::load(&args.config) {
+        Ok(l) => l,
+        Err(e) => {
+            if let crate::config::ConfigError::Invalid { diagnostics } = &e {
+                for d in diagnostics {
+                    tracing::error!("{d}");
+                }
+            }
+            tracing::error!("{e}; not starting");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!("Configuration file {}", args.config.display());
+    if !args.dont_fork {
+        if let Err(e) = daemonize() {
+            tracing::error!("cannot go to the background: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let pid_path = args
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(pidfile::DEFAULT_PID_FILE));
+    let _pid_file = match pidfile::PidFile::create(&pid_path) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ops = crate::ops::OpsOptions {
+        metrics: args.metrics,
+        status_socket: args.status_socket.clone(),
+    };
+    let result = runtime::Runtime::new(args.config.clone(), loaded.config).and_then(|mut rt| {
+        rt.open_ops(&ops).map_err(std::io::Error::other)?;
+        if args.check_only {
+            rt.disable_vrrp();
+        }
+        if !args.vrrp_only {
+            rt.open_virtual_servers(args.remove_ipvs_on_stop)
+                .map_err(std::io::Error::other)?;
+        }
+        rt.run()
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("fatal: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// keepalived's default: detach from the terminal (fork, new session, stdio to /dev/null).
+/// Done before any socket or thread exists.
+fn daemonize() -> std::io::Result<()> {
+    // SAFETY: single-threaded at this point; the parent only exits.
+    match unsafe { libc::fork() } {
+        -1 => return Err(std::io::Error::last_os_error()),
+        0 => {}
+        _ => std::process::exit(0),
+    }
+    // SAFETY: plain syscalls in the child.
+    unsafe {
+        if libc::setsid() == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::dup2(null, 1);
+            libc::dup2(null, 2);
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+    }
+    std::env::set_current_dir("/")
 }

@@ -1,0 +1,477 @@
+//! The runtime: schedules every checker on one mio registry, applies the retry policy, deduplicates
+//! identical checks and turns state changes into events.
+//!
+//! It is embeddable: the daemon owns the `mio::Poll`, routes events whose token [`HealthChecker::owns`]
+//! to [`HealthChecker::handle_event`], calls [`HealthChecker::handle_timeout`] after every poll, sleeps at
+//! most until [`HealthChecker::poll_timeout`], and drains [`HealthChecker::poll_event`]. With thousands of
+//! checkers a batch of events can take milliseconds to handle; calling `handle_timeout` every few dozen
+//! events (as [`HealthChecker::run_until`] does) keeps check starts punctual.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::event::Event;
+use mio::{Events, Poll, Registry, Token};
+
+use crate::checker::{Checker, Context, Progress};
+use crate::outcome::{CheckOutcome, Failure, FailureKind};
+use crate::policy::{HealthState, ServerState, Timing, Transition};
+use crate::rng::XorShift;
+use crate::spec::{BuildError, CheckSpec};
+
+/// Handle of one scheduled checker (shared by all its subscribers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckId {
+    slot: usize,
+    generation: u64,
+}
+
+/// Who wants to hear about a checker: typically one real server of one virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subscription {
+    /// Caller's identifier, echoed in every event.
+    pub id: u64,
+    /// keepalived `inhibit_on_failure`: the caller sets weight 0 instead of removing the server. The
+    /// runtime only carries it, so that the event alone says what to do.
+    pub inhibit_on_failure: bool,
+}
+
+/// A change of a real server's health, for one subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub check: CheckId,
+    pub subscriber: u64,
+    pub inhibit_on_failure: bool,
+    pub change: Change,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Up,
+    /// Down; `reason` is the sentence keepalived would log for the failure that tipped it.
+    Down {
+        reason: Failure,
+    },
+    /// A dynamic checker (MISC_CHECK `misc_dynamic`) reported a new weight.
+    WeightChanged {
+        weight: u32,
+    },
+}
+
+/// Returned by `add`: the checker's id and the state the subscriber must assume until events say
+/// otherwise (down with alpha, up without; the current state for a shared checker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    pub check: CheckId,
+    pub state: ServerState,
+    pub weight: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Next attempt starts at `wake`.
+    Idle,
+    /// An attempt is in flight; it was due at `scheduled`; `wake` is the checker's deadline.
+    Running { scheduled: Instant },
+}
+
+struct Slot {
+    generation: u64,
+    key: Option<CheckSpec>,
+    checker: Box<dyn Checker>,
+    timing: Timing,
+    health: HealthState,
+    subscribers: Vec<Subscription>,
+    phase: Phase,
+    wake: Instant,
+    /// A timer entry for `wake` is in the heap.
+    wake_armed: bool,
+}
+
+/// All health checks of one daemon, on one event loop.
+pub struct HealthChecker {
+    registry: Registry,
+    token_base: usize,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    next_generation: u64,
+    by_key: HashMap<CheckSpec, usize>,
+    /// Min-heap of (wake time, slot). Entries whose time no longer matches the slot are stale and skipped.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    events: VecDeque<HealthEvent>,
+    rng: XorShift,
+    /// Scratch list of due timers, kept to avoid an allocation per loop iteration.
+    due: Vec<(Instant, usize)>,
+}
+
+impl HealthChecker {
+    /// A runtime registering its sources with a clone of `registry`, using tokens `token_base..`.
+    ///
+    /// The daemon keeps its own tokens below `token_base`.
+    pub fn new(registry: &Registry, token_base: usize) -> io::Result<Self> {
+        Ok(HealthChecker {
+            registry: registry.try_clone()?,
+            token_base,
+            slots: Vec::new(),
+            free: Vec::new(),
+            next_generation: 0,
+            by_key: HashMap::new(),
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            rng: XorShift::from_entropy(),
+            due: Vec::new(),
+        })
+    }
+
+    /// Make warmup jitter reproducible (tests).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.rng = XorShift::new(seed);
+    }
+
+    /// Whether `token` belongs to this runtime.
+    pub fn owns(&self, token: Token) -> bool {
+        token.0 >= self.token_base && token.0 - self.token_base < self.slots.len()
+    }
+
+    /// Number of distinct checkers (after deduplication).
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Add a built-in check for `sub`. An identical spec already scheduled is shared: `sub` is added to its
+    /// subscribers and told its current state.
+    pub fn add(
+        &mut self,
+        spec: CheckSpec,
+        sub: Subscription,
+        now: Instant,
+    ) -> Result<Registration, BuildError> {
+        if let Some(&idx) = self.by_key.get(&spec) {
+            if let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) {
+                if !slot.subscribers.iter().any(|s| s.id == sub.id) {
+                    slot.subscribers.push(sub);
+                }
+                return Ok(Registration {
+                    check: CheckId {
+                        slot: idx,
+                        generation: slot.generation,
+                    },
+                    state: slot.health.state(),
+                    weight: slot.health.weight(),
+                });
+            }
+        }
+        let checker = spec.build()?;
+        let timing = spec.timing;
+        let reg = self.insert(Some(spec.clone()), checker, timing, sub, now);
+        self.by_key.insert(spec, reg.check.slot);
+        Ok(reg)
+    }
+
+    /// Add a custom checker (never shared).
+    pub fn add_checker(
+        &mut self,
+        checker: Box<dyn Checker>,
+        timing: Timing,
+        sub: Subscription,
+        now: Instant,
+    ) -> Registration {
+        self.insert(None, checker, timing, sub, now)
+    }
+
+    fn insert(
+        &mut self,
+        key: Option<CheckSpec>,
+        checker: Box<dyn Checker>,
+        timing: Timing,
+        sub: Subscription,
+        now: Instant,
+    ) -> Registration {
+        let jitter = self
+            .rng
+            .below_inclusive(u64::try_from(timing.warmup.as_micros()).unwrap_or(u64::MAX));
+        let wake = now + Duration::from_micros(jitter);
+        let health = HealthState::new(&timing);
+        let state = health.state();
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let slot = Slot {
+            generation,
+            key,
+            checker,
+            timing,
+            health,
+            subscribers: vec![sub],
+            phase: Phase::Idle,
+            wake,
+            wake_armed: true,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.timers.push(Reverse((wake, idx)));
+        Registration {
+            check: CheckId {
+                slot: idx,
+                generation,
+            },
+            state,
+            weight: None,
+        }
+    }
+
+    /// Unsubscribe `subscriber`; the checker stops when nobody is left. Returns whether it was subscribed.
+    pub fn remove(&mut self, check: CheckId, subscriber: u64) -> bool {
+        let Some(slot) = self.slot_mut(check) else {
+            return false;
+        };
+        let before = slot.subscribers.len();
+        slot.subscribers.retain(|s| s.id != subscriber);
+        let removed = slot.subscribers.len() != before;
+        if slot.subscribers.is_empty() {
+            if let Some(mut slot) = self.slots[check.slot].take() {
+                slot.checker.cancel(&self.registry);
+                if let Some(key) = slot.key {
+                    self.by_key.remove(&key);
+                }
+            }
+            self.free.push(check.slot);
+        }
+        removed
+    }
+
+    /// Current state of a checker.
+    pub fn state(&self, check: CheckId) -> Option<ServerState> {
+        self.slots
+            .get(check.slot)
+            .and_then(Option::as_ref)
+            .filter(|s| s.generation == check.generation)
+            .map(|s| s.health.state())
+    }
+
+    /// The checker's description for logs, e.g. `HTTP_GET [192.0.2.1]:tcp:80`.
+    pub fn describe(&self, check: CheckId) -> Option<String> {
+        self.slots
+            .get(check.slot)
+            .and_then(Option::as_ref)
+            .filter(|s| s.generation == check.generation)
+            .map(|s| s.checker.describe())
+    }
+
+    fn slot_mut(&mut self, check: CheckId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(check.slot)
+            .and_then(Option::as_mut)
+            .filter(|s| s.generation == check.generation)
+    }
+
+    /// Route a readiness event (its token must satisfy [`owns`](HealthChecker::owns)).
+    pub fn handle_event(&mut self, event: &Event, now: Instant) {
+        self.handle_token(event.token(), now);
+    }
+
+    /// Like [`handle_event`](HealthChecker::handle_event), for callers that only have the token.
+    pub fn handle_token(&mut self, token: Token, now: Instant) {
+        let Some(idx) = token.0.checked_sub(self.token_base) else {
+            return;
+        };
+        let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        let Phase::Running { scheduled } = slot.phase else {
+            // Readiness of a socket from a finished attempt: nothing to do.
+            return;
+        };
+        let mut cx = Context {
+            registry: &self.registry,
+            token,
+            now,
+            scheduled,
+        };
+        let progress = slot.checker.ready(&mut cx);
+        self.after(idx, progress, now);
+    }
+
+    /// Start due attempts and expire overdue ones.
+    ///
+    /// Only timers due at entry are handled: an attempt that finishes at once with `delay_loop` 0 is
+    /// rescheduled for the next call instead of spinning here.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut due = std::mem::take(&mut self.due);
+        while let Some(&Reverse((at, idx))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            due.push((at, idx));
+        }
+        for &(at, idx) in &due {
+            self.fire(at, idx, now);
+        }
+        due.clear();
+        self.due = due;
+    }
+
+    fn fire(&mut self, at: Instant, idx: usize, now: Instant) {
+        let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        if slot.wake != at {
+            return;
+        }
+        let token = Token(self.token_base + idx);
+        let progress = match slot.phase {
+            Phase::Idle => {
+                slot.phase = Phase::Running { scheduled: at };
+                let mut cx = Context {
+                    registry: &self.registry,
+                    token,
+                    now,
+                    scheduled: at,
+                };
+                slot.checker.start(&mut cx)
+            }
+            Phase::Running { scheduled } => {
+                let mut cx = Context {
+                    registry: &self.registry,
+                    token,
+                    now,
+                    scheduled,
+                };
+                match slot.checker.timeout(&mut cx) {
+                    // A checker that neither finishes nor moves its deadline would spin: fail it.
+                    Progress::Pending if slot.checker.deadline() <= at => {
+                        slot.checker.cancel(&self.registry);
+                        Progress::Done(CheckOutcome::Down(Failure::new(
+                            FailureKind::ReadTimeout,
+                            format!("{}: timed out.", slot.checker.describe()),
+                        )))
+                    }
+                    p => p,
+                }
+            }
+        };
+        // The timer entry for `at` was consumed: whatever the new wake time, it needs a fresh entry.
+        if let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) {
+            slot.wake_armed = false;
+        }
+        self.after(idx, progress, now);
+    }
+
+    /// Apply a checker's progress: re-arm its deadline, or record its outcome and schedule the next attempt.
+    fn after(&mut self, idx: usize, progress: Progress, now: Instant) {
+        let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        let wake = match progress {
+            Progress::Pending => slot.checker.deadline(),
+            Progress::Done(outcome) => {
+                slot.phase = Phase::Idle;
+                let decision = slot.health.record(outcome, &slot.timing);
+                let check = CheckId {
+                    slot: idx,
+                    generation: slot.generation,
+                };
+                for t in decision.transitions {
+                    let change = match t {
+                        Transition::Up => Change::Up,
+                        Transition::Down(reason) => Change::Down { reason },
+                        Transition::Weight(weight) => Change::WeightChanged { weight },
+                    };
+                    for sub in &slot.subscribers {
+                        self.events.push_back(HealthEvent {
+                            check,
+                            subscriber: sub.id,
+                            inhibit_on_failure: sub.inhibit_on_failure,
+                            change: change.clone(),
+                        });
+                    }
+                }
+                now + decision.next_in
+            }
+        };
+        if wake != slot.wake || !slot.wake_armed {
+            slot.wake = wake;
+            slot.wake_armed = true;
+            self.timers.push(Reverse((wake, idx)));
+        }
+    }
+
+    /// When the event loop must wake up next (None: nothing scheduled).
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, idx))) = self.timers.peek() {
+            let live = self
+                .slots
+                .get(idx)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.wake == at);
+            if live {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Next pending event.
+    pub fn poll_event(&mut self) -> Option<HealthEvent> {
+        self.events.pop_front()
+    }
+
+    /// Standalone loop on `poll` (whose registry this runtime was created with) until `until`, or until
+    /// `on_event` returns false. Events of other tokens are ignored.
+    pub fn run_until(
+        &mut self,
+        poll: &mut Poll,
+        until: Instant,
+        mut on_event: impl FnMut(&HealthEvent) -> bool,
+    ) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let now = Instant::now();
+            self.handle_timeout(now);
+            while let Some(e) = self.poll_event() {
+                if !on_event(&e) {
+                    return Ok(());
+                }
+            }
+            if now >= until {
+                return Ok(());
+            }
+            let wake = self.poll_timeout().map_or(until, |t| t.min(until));
+            match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            // Start due checks before completing finished connects: start times are what must be punctual.
+            self.handle_timeout(Instant::now());
+            let mut now = Instant::now();
+            for (i, ev) in events.iter().enumerate() {
+                // A full batch of completions costs milliseconds of kernel time (closing sockets); start
+                // what fell due meanwhile every few events so that start lateness stays bounded.
+                if i > 0 && i % 64 == 0 {
+                    now = Instant::now();
+                    self.handle_timeout(now);
+                }
+                if self.owns(ev.token()) {
+                    self.handle_event(ev, now);
+                }
+            }
+        }
+    }
+}

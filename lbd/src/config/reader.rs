@@ -1,0 +1,774 @@
+//! From bytes on disk to logical lines of tokens, the way keepalived reads them:
+//! comments (`!`, `#`, anywhere outside quotes), `include` (with globs, relative to the
+//! including file), `@id` / `@^id` conditional lines, `$NAME=value` parameters (multi-line
+//! with a trailing `\`), `${NAME}` / `$NAME` substitution, quoted strings, and `{` `}` split
+//! off as tokens of their own.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diag::{Diagnostics, Location};
+
+/// Nested includes deeper than this are taken to be a loop.
+const MAX_INCLUDE_DEPTH: usize = 32;
+/// Substitutions deeper than this are taken to be a loop (`$A=$A`).
+const MAX_SUBSTITUTION_ROUNDS: usize = 32;
+/// Guard against a parameter whose expansion grows without bound.
+const MAX_EXPANDED_LINE: usize = 64 * 1024;
+/// Guard against many lines each expanding a large parameter.
+const MAX_EXPANDED_TOTAL: usize = 16 * 1024 * 1024;
+/// Guard against `{a,b}{a,b}{a,b}...` in include patterns.
+const MAX_BRACE_ALTERNATIVES: usize = 1024;
+
+/// What `include` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Includes {
+    /// Read the files, as keepalived.
+    Follow,
+    /// Report the line and read nothing (in-memory configurations, fuzzing).
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    Word,
+    Open,
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub text: String,
+}
+
+/// One logical line: its tokens and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub at: Location,
+    pub tokens: Vec<Token>,
+}
+
+/// Parameter values: multi-line definitions hold several lines.
+type Params = HashMap<String, Vec<String>>;
+
+struct Reader<'a> {
+    includes: Includes,
+    config_id: Option<String>,
+    params: Params,
+    out: Vec<Line>,
+    /// Bytes produced by substitution so far, against [`MAX_EXPANDED_TOTAL`].
+    expanded: usize,
+    /// Set when reading cannot sensibly go on (runaway expansion): the rest is skipped.
+    aborted: bool,
+    diags: &'a mut Diagnostics,
+}
+
+/// Reads the root file `path` whose content is `text`. `config_id` selects `@id` lines;
+/// `None` means keepalived's default, the host name up to the first dot.
+pub fn read_root(
+    path: &Path,
+    text: &[u8],
+    includes: Includes,
+    config_id: Option<&str>,
+    diags: &mut Diagnostics,
+) -> Vec<Line> {
+    let mut r = Reader {
+        includes,
+        config_id: config_id.map(str::to_string).or_else(host_config_id),
+        params: Params::new(),
+        out: Vec::new(),
+        expanded: 0,
+        aborted: false,
+        diags,
+    };
+    r.read_file(path, text, 0);
+    if r.aborted {
+        // What was read is cut at an arbitrary point: parsing it would only add noise.
+        return Vec::new();
+    }
+    r.out
+}
+
+/// keepalived's default config id: the host name up to the first dot.
+fn host_config_id() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let first = name.trim().split('.').next()?.to_string();
+    (!first.is_empty()).then_some(first)
+}
+
+impl Reader<'_> {
+    fn read_file(&mut self, path: &Path, text: &[u8], depth: usize) {
+        let file: Arc<Path> = Arc::from(path);
+        let text = String::from_utf8_lossy(text);
+        // Editors on other systems may save a byte-order mark; it is not part of a keyword.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let mut raw = text.split('\n').enumerate().peekable();
+        while let Some((idx, line)) = raw.next() {
+            if self.aborted {
+                return;
+            }
+            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            let at = Location::new(file.clone(), lineno);
+            let line = strip_comment(line.strip_suffix('\r').unwrap_or(line));
+            let trimmed = line.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            // keepalived recognises `include` before conditions and substitution.
+            if let Some(pattern) = include_target(trimmed) {
+                self.include(&at, path, pattern, depth);
+                continue;
+            }
+            let Some(body) = self.condition(trimmed) else {
+                continue;
+            };
+            if let Some((name, value)) = definition(body) {
+                let mut lines = Vec::new();
+                let mut value = value.to_string();
+                // A trailing `\` continues the definition on the next line.
+                while let Some(stripped) = value.trim_end().strip_suffix('\\') {
+                    let stripped = stripped.trim_end().to_string();
+                    if !stripped.is_empty() {
+                        lines.push(stripped);
+                    }
+                    match raw.next() {
+                        Some((_, next)) => {
+                            value = strip_comment(next.strip_suffix('\r').unwrap_or(next))
+                                .trim()
+                                .to_string()
+                        }
+                        None => {
+                            self.diags.warn(
+                                &at,
+                                format!(
+                                    "definition of ${name} ends with '\\' at the end of the file"
+                                ),
+                            );
+                            value = String::new();
+                            break;
+                        }
+                    }
+                }
+                if !value.trim().is_empty() {
+                    lines.push(value.trim().to_string());
+                }
+                self.params.insert(name.to_string(), lines);
+                continue;
+            }
+            if body.ends_with('\\') {
+                self.diags.warn(
+                    &at,
+                    "a trailing '\\' continues only $NAME= definitions (as in keepalived); here it is kept as a character",
+                );
+            }
+            self.expand_and_push(&at, body);
+        }
+    }
+
+    /// Applies `@id` / `@^id`: `None` when the line is for another config id.
+    fn condition<'l>(&self, line: &'l str) -> Option<&'l str> {
+        let Some(rest) = line.strip_prefix('@') else {
+            return Some(line);
+        };
+        let (negate, rest) = match rest.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (id, body) = rest.split_at(end);
+        let matches = self.config_id.as_deref() == Some(id);
+        (matches != negate).then(|| body.trim())
+    }
+
+    fn expand_and_push(&mut self, at: &Location, body: &str) {
+        let mut text = body.to_string();
+        for round in 0.. {
+            if round == MAX_SUBSTITUTION_ROUNDS || text.len() > MAX_EXPANDED_LINE {
+                self.diags.error(
+                    at,
+                    "parameter substitution does not terminate (a $NAME refers to itself?)",
+                );
+                self.aborted = true;
+                return;
+            }
+            match substitute(&text, &self.params) {
+                Some(next) => text = next,
+                None => break,
+            }
+        }
+        if text.len() > body.len() {
+            self.expanded += text.len();
+            if self.expanded > MAX_EXPANDED_TOTAL {
+                self.diags.error(
+                    at,
+                    format!("parameter substitution makes the configuration larger than {MAX_EXPANDED_TOTAL} bytes"),
+                );
+                self.aborted = true;
+                return;
+            }
+        }
+        for piece in text.split('\n') {
+            let piece = piece.trim();
+            if piece.is_empty() {
+                continue;
+            }
+            // Conditions may come from a substituted parameter (`$IF_MAIN=@main`).
+            let Some(piece) = self.condition(piece) else {
+                continue;
+            };
+            let tokens = tokenize(piece, at, self.diags);
+            if !tokens.is_empty() {
+                self.out.push(Line {
+                    at: at.clone(),
+                    tokens,
+                });
+            }
+        }
+    }
+
+    fn include(&mut self, at: &Location, current: &Path, pattern: &str, depth: usize) {
+        if self.includes == Includes::Refuse {
+            self.diags.warn(
+                at,
+                format!("include '{pattern}' not followed for an in-memory configuration"),
+            );
+            return;
+        }
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.diags.error(
+                at,
+                format!("include '{pattern}' nested more than {MAX_INCLUDE_DEPTH} deep (an include loop?)"),
+            );
+            return;
+        }
+        let base = current.parent().unwrap_or(Path::new("."));
+        let mut files = Vec::new();
+        for alt in expand_braces(pattern) {
+            let full = if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                base.join(&alt)
+            };
+            files.extend(glob(&full));
+        }
+        files.sort();
+        files.dedup();
+        if files.is_empty() {
+            self.diags
+                .warn(at, format!("include '{pattern}' matches no file"));
+            return;
+        }
+        for file in files {
+            match std::fs::read(&file) {
+                Ok(text) => self.read_file(&file, &text, depth + 1),
+                Err(e) => self.diags.warn(
+                    at,
+                    format!("cannot read included file {}: {e}", file.display()),
+                ),
+            }
+        }
+    }
+}
+
+/// `include FILE` and its keepalived variants (`includer`, `includem`, ...).
+fn include_target(line: &str) -> Option<&str> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    let variants = [
+        "include", "includer", "includem", "includew", "includeb", "includea",
+    ];
+    variants
+        .contains(&word)
+        .then(|| unquote(rest.trim()))
+        .filter(|p| !p.is_empty())
+}
+
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+/// `$NAME=VALUE` (no space before `=`; NAME is `[A-Za-z_][A-Za-z0-9_]*`).
+fn definition(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('$')?;
+    let (name, value) = rest.split_once('=')?;
+    is_param_name(name).then_some((name, value.trim()))
+}
+
+fn is_param_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// One round of substitution: `${NAME}` anywhere, `$NAME` before whitespace or the end.
+/// Undefined names stay as they are. `None` when nothing was replaced.
+fn substitute(text: &str, params: &Params) -> Option<String> {
+    if params.is_empty() || !text.contains('$') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let followed_ok = after[end..].chars().next().is_none_or(char::is_whitespace);
+            if followed_ok {
+                (&after[..end], end)
+            } else {
+                ("", 0)
+            }
+        };
+        match params.get(name).filter(|_| consumed > 0) {
+            Some(value) => {
+                for (i, line) in value.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str(line);
+                }
+                changed = true;
+                rest = &after[consumed..];
+                if out.len() > MAX_EXPANDED_LINE {
+                    // The caller reports it; stop before growing further.
+                    return Some(out);
+                }
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Cuts the line at the first `!` or `#` outside quotes.
+fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '!' | '#') => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// Splits a line into words and braces. Quotes (`"` or `'`) keep spaces and braces inside a
+/// word and are removed; escapes inside quotes follow keepalived (`\n`, `\t`, `\\`, ...).
+fn tokenize(line: &str, at: &Location, diags: &mut Diagnostics) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    let flush = |word: &mut String, in_word: &mut bool, tokens: &mut Vec<Token>| {
+        if *in_word {
+            tokens.push(Token {
+                kind: TokenKind::Word,
+                text: std::mem::take(word),
+            });
+            *in_word = false;
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => flush(&mut word, &mut in_word, &mut tokens),
+            '{' | '}' => {
+                flush(&mut word, &mut in_word, &mut tokens);
+                tokens.push(Token {
+                    kind: if c == '{' {
+                        TokenKind::Open
+                    } else {
+                        TokenKind::Close
+                    },
+                    text: c.to_string(),
+                });
+            }
+            '"' | '\'' => {
+                in_word = true;
+                let mut closed = false;
+                while let Some(q) = chars.next() {
+                    if q == c {
+                        closed = true;
+                        break;
+                    }
+                    if q == '\\' {
+                        unescape(&mut chars, &mut word);
+                    } else {
+                        word.push(q);
+                    }
+                }
+                if !closed {
+                    diags.warn(
+                        at,
+                        format!("unterminated {c}quoted string{c}: closed at the end of the line"),
+                    );
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    flush(&mut word, &mut in_word, &mut tokens);
+    tokens
+}
+
+/// Handles the character(s) after a `\` inside quotes.
+fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    let Some(c) = chars.next() else {
+        out.push('\\');
+        return;
+    };
+    let simple = match c {
+        'a' => Some('\x07'),
+        'b' => Some('\x08'),
+        'E' => Some('\x1b'),
+        'f' => Some('\x0c'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\x0b'),
+        _ => None,
+    };
+    if let Some(s) = simple {
+        out.push(s);
+        return;
+    }
+    match c {
+        'x' => {
+            let mut value: u32 = 0;
+            let mut digits = 0;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(16)) {
+                value = (value << 4 | d) & 0xff;
+                digits += 1;
+                chars.next();
+            }
+            if digits == 0 {
+                out.push('x');
+            } else {
+                out.push(char::from(value as u8));
+            }
+        }
+        '0'..='7' => {
+            let mut value = c.to_digit(8).unwrap_or(0);
+            for _ in 0..2 {
+                match chars.peek().and_then(|d| d.to_digit(8)) {
+                    Some(d) => {
+                        value = value * 8 + d;
+                        chars.next();
+                    }
+                    None => break,
+                }
+            }
+            out.push(char::from((value & 0xff) as u8));
+        }
+        'c' => match chars.next() {
+            Some(ctl) if ctl.is_ascii() => out.push(char::from((ctl as u8) & 0x1f)),
+            Some(other) => out.push(other),
+            None => out.push('c'),
+        },
+        other => out.push(other),
+    }
+}
+
+/// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested braces allowed), at most
+/// [`MAX_BRACE_ALTERNATIVES`] results.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_braces_into(pattern, &mut out);
+    out
+}
+
+fn expand_braces_into(pattern: &str, out: &mut Vec<String>) {
+    if out.len() >= MAX_BRACE_ALTERNATIVES {
+        return;
+    }
+    let Some(open) = pattern.find('{') else {
+        out.push(pattern.to_string());
+        return;
+    };
+    // Find the matching close and the top-level commas.
+    let mut depth = 0usize;
+    let mut commas = Vec::new();
+    let mut close = None;
+    for (i, c) in pattern[open..].char_indices() {
+        let i = open + i;
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            ',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        out.push(pattern.to_string());
+        return;
+    };
+    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+    let mut bounds = vec![open];
+    bounds.extend(&commas);
+    bounds.push(close);
+    for pair in bounds.windows(2) {
+        let alt = &pattern[pair[0] + 1..pair[1]];
+        expand_braces_into(&format!("{head}{alt}{tail}"), out);
+    }
+}
+
+/// Shell-style glob over path components (`*`, `?`, `[...]`); no match means no file.
+fn glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut current = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let comp_str = comp.as_os_str().to_string_lossy();
+        let is_pattern = comp_str.contains(['*', '?', '[']);
+        let mut next = Vec::new();
+        for base in &current {
+            if !is_pattern {
+                next.push(base.join(comp.as_os_str()));
+                continue;
+            }
+            let dir = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base.as_path()
+            };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                // As the shell: wildcards do not match a leading dot.
+                if name.starts_with('.') && !comp_str.starts_with('.') {
+                    continue;
+                }
+                if wildcard_match(comp_str.as_bytes(), name.as_bytes()) {
+                    next.push(base.join(&*name));
+                }
+            }
+        }
+        current = next;
+    }
+    current.into_iter().filter(|p| p.is_file()).collect()
+}
+
+/// Byte-wise `fnmatch` for one path component.
+fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
+    // Iterative with single backtrack point for `*`.
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    star = Some((p, n));
+                    p += 1;
+                    continue;
+                }
+                b'?' => {
+                    p += 1;
+                    n += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, len)) = class_match(&pattern[p..], name[n]) {
+                        if matched {
+                            p += len;
+                            n += 1;
+                            continue;
+                        }
+                    } else if name[n] == b'[' {
+                        p += 1;
+                        n += 1;
+                        continue;
+                    }
+                }
+                c if c == name[n] => {
+                    p += 1;
+                    n += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                p = sp + 1;
+                n = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Matches `[...]` at the start of `class` against `c`: (matched, pattern length), or
+/// `None` when the class is not closed (then `[` is literal).
+fn class_match(class: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(class.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < class.len() {
+        let lo = class[i];
+        if lo == b']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if class.get(i + 1) == Some(&b'-') && class.get(i + 2).is_some_and(|&h| h != b']') {
+            let hi = class[i + 2];
+            matched |= (lo..=hi).contains(&c);
+            i += 3;
+        } else {
+            matched |= lo == c;
+            i += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<Vec<String>> {
+        let mut d = Diagnostics::default();
+        read_root(
+            Path::new("t.conf"),
+            text.as_bytes(),
+            Includes::Refuse,
+            None,
+            &mut d,
+        )
+        .into_iter()
+        .map(|l| l.tokens.into_iter().map(|t| t.text).collect())
+        .collect()
+    }
+
+    #[test]
+    fn comments_quotes_and_braces() {
+        assert_eq!(
+            words("a b # c\r\nscript \"x {y} # z\" 'q'! w\nk{v}"),
+            vec![
+                vec!["a", "b"],
+                vec!["script", "x {y} # z", "q"],
+                vec!["k", "{", "v", "}"]
+            ]
+        );
+        assert_eq!(
+            words(r#"s "a\tb\"c\x41\101""#),
+            vec![vec!["s", "a\tb\"cAA"]]
+        );
+        assert_eq!(words(r#"s ab"c d"e"#), vec![vec!["s", "abc de"]]);
+    }
+
+    #[test]
+    fn parameters_substitute_recursively_and_multiline() {
+        let text =
+            "$B=10.2.${S}\n$S=0\nip ${B}.1 $S\n$S=9\nip ${B}.1 $Sx\n$M= \\\n a 1 \\\n b 2\n$M\n";
+        assert_eq!(
+            words(text),
+            vec![
+                vec!["ip", "10.2.0.1", "0"],
+                vec!["ip", "10.2.9.1", "$Sx"],
+                vec!["a", "1"],
+                vec!["b", "2"]
+            ]
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_and_stray_backslash() {
+        assert_eq!(
+            words("\u{feff}global_defs {"),
+            vec![vec!["global_defs", "{"]]
+        );
+        let mut d = Diagnostics::default();
+        let lines = read_root(
+            Path::new("t"),
+            b"a b \\\nc\n",
+            Includes::Refuse,
+            None,
+            &mut d,
+        );
+        assert_eq!(lines.len(), 2);
+        assert_eq!(d.into_vec().len(), 1);
+    }
+
+    #[test]
+    fn self_referencing_parameter_is_an_error_not_a_hang() {
+        let mut d = Diagnostics::default();
+        read_root(
+            Path::new("t"),
+            b"$A=x $A\n$A\n",
+            Includes::Refuse,
+            None,
+            &mut d,
+        );
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn conditions() {
+        let mut d = Diagnostics::default();
+        let mut r = Reader {
+            includes: Includes::Refuse,
+            config_id: Some("main".into()),
+            params: Params::new(),
+            out: Vec::new(),
+            expanded: 0,
+            aborted: false,
+            diags: &mut d,
+        };
+        r.read_file(
+            Path::new("t"),
+            b"@main a\n@backup b\n@^main c\n@^x d\n$C=@main\n$C e\n",
+            0,
+        );
+        let got: Vec<_> = r.out.iter().map(|l| l.tokens[0].text.clone()).collect();
+        assert_eq!(got, vec!["a", "d", "e"]);
+    }
+
+    #[test]
+    fn globbing() {
+        assert!(wildcard_match(b"*.conf", b"a.conf"));
+        assert!(!wildcard_match(b"*.conf", b"a.conf~"));
+        assert!(wildcard_match(b"a?[0-9]*", b"ab7"));
+        assert!(wildcard_match(b"[!x]", b"y"));
+        assert!(!wildcard_match(b"[!x]", b"x"));
+        assert_eq!(expand_braces("a{b,c{d,e}}f"), vec!["abf", "acdf", "acef"]);
+    }
+}

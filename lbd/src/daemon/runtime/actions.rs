@@ -1,0 +1,255 @@
+//! Applying what the engines say: VIPs, announcements, log lines, notify scripts.
+
+use super::*;
+
+impl Runtime {
+    pub(super) fn apply_event(
+        &mut self,
+        u: Option<usize>,
+        unit: &mut Unit,
+        m: usize,
+        ev: vrrp_core::Event,
+        now: Instant,
+    ) {
+        use vrrp_core::{Event, Reason};
+        let Some(plan) = unit.plan.members.get(m) else {
+            return;
+        };
+        let name = plan.name.as_str();
+        let router = unit.engine.member(m);
+        match ev {
+            Event::StateChanged { from, to, reason } => {
+                crate::daemon::logmsg::state_change(name, from, to, reason, router);
+                let at = std::time::SystemTime::now();
+                self.ops.history.record(name, from, to, reason, at);
+                if let Some(member) = unit.members.get_mut(m) {
+                    member.state = to;
+                    if to != State::Master {
+                        member.announce_left = 0;
+                    }
+                }
+                let priority = router.map_or(0, |r| r.priority());
+                self.notify(
+                    &plan.notify,
+                    sys::script::NotifyKind::Instance,
+                    name,
+                    to,
+                    priority,
+                );
+                self.vs_follow_vrrp(name, to);
+            }
+            Event::AddVips => {
+                tracing::info!("({name}) setting VIPs.");
+                for spec in &plan.vips {
+                    match self.route.add_address(spec) {
+                        Ok(()) | Err(sys::AddrError::AlreadyExists) => {}
+                        Err(e) => tracing::error!("({name}) cannot add VIP {}: {e}", spec.addr),
+                    }
+                }
+                if let Some(member) = unit.members.get_mut(m) {
+                    member.vips_installed = true;
+                }
+            }
+            Event::RemoveVips => {
+                tracing::info!("({name}) removing VIPs.");
+                for spec in &plan.vips {
+                    match self.route.del_address(spec) {
+                        Ok(()) | Err(sys::AddrError::NotPresent) => {}
+                        Err(e) => tracing::error!("({name}) cannot remove VIP {}: {e}", spec.addr),
+                    }
+                }
+                if let Some(member) = unit.members.get_mut(m) {
+                    member.vips_installed = false;
+                }
+            }
+            Event::Announce { count } => {
+                let what = match plan.family {
+                    Family::V4 => "gratuitous ARPs",
+                    Family::V6 => "unsolicited neighbour adverts",
+                };
+                for (spec, dev) in plan.vips.iter().zip(&plan.vip_devs) {
+                    tracing::info!(
+                        "({name}) Sending/queueing {what} on {dev} for {}",
+                        spec.addr
+                    );
+                }
+                if let Some(member) = unit.members.get_mut(m) {
+                    member.announce_left = count;
+                }
+                if let Some(u) = u {
+                    self.announce_member(u, unit, m, now);
+                }
+            }
+            Event::AdvertForced { reason, from } => match reason {
+                Reason::LowerPriorityAdvert => tracing::info!(
+                    "({name}) received lower priority advert from {from}, forcing new election"
+                ),
+                Reason::PriorityZero => {
+                    tracing::info!("({name}) Master received priority 0 advertisement from {from}")
+                }
+                other => tracing::info!("({name}) advert sent at once ({other}) to {from}"),
+            },
+            Event::PriorityChanged { from, to } => {
+                tracing::info!("({name}) Changing effective priority from {from} to {to}");
+            }
+            Event::Dropped(reason) => {
+                self.ops.history.record_drop(name, reason.label());
+                self.drops.dropped(name, reason, now);
+            }
+            Event::TransmitFailed(e) => tracing::error!("({name}) cannot build advert: {e}"),
+        }
+    }
+
+    /// Sends one announcement round for a member and schedules the next if spaced.
+    pub(super) fn announce_member(&mut self, u: usize, unit: &mut Unit, m: usize, now: Instant) {
+        let (Some(plan), Some(member)) = (unit.plan.members.get(m), unit.members.get_mut(m)) else {
+            return;
+        };
+        let spaced = !plan.announce_interval.is_zero();
+        while member.announce_left > 0 && member.state == State::Master {
+            member.announce_left -= 1;
+            for (spec, dev) in plan.vips.iter().zip(&plan.vip_devs) {
+                let mac = self.links.get(&spec.ifindex).and_then(|l| l.mac);
+                let (Some(a), Some(mac)) = (self.announcer.as_ref(), mac) else {
+                    continue;
+                };
+                match a.announce(spec.ifindex, mac, spec.addr, true) {
+                    Ok(()) if spec.addr.is_ipv4() => {
+                        tracing::info!("Sending gratuitous ARP on {dev} for {}", spec.addr)
+                    }
+                    Ok(()) => tracing::info!(
+                        "Sending unsolicited Neighbour Advert on {dev} for {}",
+                        spec.addr
+                    ),
+                    Err(e) => self.drops.io_error(dev, &e, now),
+                }
+            }
+            if spaced {
+                break;
+            }
+        }
+        let next = (spaced && member.announce_left > 0).then(|| now + plan.announce_interval);
+        self.timers.set(TimerKey::Announce(u, m), next);
+    }
+
+    pub(super) fn announce_round(&mut self, u: usize, m: usize, now: Instant) {
+        let Some(mut unit) = self.units.get_mut(u).and_then(Option::take) else {
+            return;
+        };
+        self.announce_member(u, &mut unit, m, now);
+        self.units[u] = Some(unit);
+    }
+
+    pub(super) fn notify(
+        &mut self,
+        scripts: &crate::config::NotifyScripts,
+        kind: sys::script::NotifyKind,
+        name: &str,
+        state: State,
+        priority: u8,
+    ) {
+        let (specific, word) = match state {
+            State::Master => (&scripts.master, "MASTER"),
+            State::Backup => (&scripts.backup, "BACKUP"),
+            State::Fault => (&scripts.fault, "FAULT"),
+            State::Initialize => (&scripts.stop, "STOP"),
+        };
+        if let Some(line) = specific.clone() {
+            self.spawn_script(&line, &[], None, None, Purpose::Notify(line.clone()));
+        }
+        if let Some(line) = scripts.any.clone() {
+            let args = sys::script::notify_args(kind, name, word, priority);
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.spawn_script(&line, &argv, None, None, Purpose::Notify(line.clone()));
+        }
+    }
+
+    /// Runs the sync group's notify scripts when the group as a whole changed state.
+    pub(super) fn group_notify(&mut self, unit: &mut Unit) {
+        let (Engine::Group(g), Some(group)) = (&unit.engine, &unit.plan.group) else {
+            return;
+        };
+        let Some(state) = g.state() else { return };
+        if unit.group_state == Some(state) {
+            return;
+        }
+        unit.group_state = Some(state);
+        if state != State::Initialize {
+            tracing::info!("({group}) Sync group entering {state} state");
+        }
+        let (notify, group) = (unit.plan.group_notify.clone(), group.clone());
+        self.notify(&notify, sys::script::NotifyKind::Group, &group, state, 0);
+    }
+
+    pub(super) fn spawn_script(
+        &mut self,
+        line: &str,
+        args: &[&str],
+        user: Option<&ScriptUser>,
+        timeout: Option<Duration>,
+        purpose: Purpose,
+    ) -> Option<Token> {
+        let result = CommandLine::parse(line).and_then(|cmd| {
+            let creds = match user.or(self.config.global.script_user.as_ref()) {
+                Some(u) => Some(Credentials::lookup(&u.user, u.group.as_deref())?),
+                None => None,
+            };
+            RunningScript::spawn(&cmd, args, creds, timeout)
+        });
+        let mut script = match result {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("cannot run script {line:?}: {e}");
+                return None;
+            }
+        };
+        let token = Token(SCRIPT_BASE + self.next_job);
+        self.next_job = (self.next_job + 1) % (usize::MAX - SCRIPT_BASE);
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut script, token, Interest::READABLE)
+        {
+            tracing::error!("cannot watch script {line:?}: {e}");
+            return None;
+        }
+        self.timers
+            .set(TimerKey::ScriptDeadline(token.0), script.deadline());
+        self.jobs.insert(token, Job { script, purpose });
+        Some(token)
+    }
+
+    pub(super) fn on_script_exit(&mut self, token: Token, now: Instant) {
+        let Some(job) = self.jobs.get_mut(&token) else {
+            return;
+        };
+        let outcome = match job.script.try_wait() {
+            Ok(Some(o)) => o,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!("waiting for script {}: {e}", job_name(&job.purpose));
+                sys::ExitOutcome::Signaled(0)
+            }
+        };
+        let Some(mut job) = self.jobs.remove(&token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut job.script);
+        self.timers.cancel(TimerKey::ScriptDeadline(token.0));
+        match job.purpose {
+            Purpose::Notify(line) => {
+                if !outcome.success() {
+                    tracing::warn!("notify script {line:?} ended with {outcome:?}");
+                }
+            }
+            Purpose::Track(id) => self.track_script_result(id, token, outcome.success(), now),
+        }
+    }
+}
+
+pub(super) fn job_name(p: &Purpose) -> String {
+    match p {
+        Purpose::Notify(line) => line.clone(),
+        Purpose::Track(id) => format!("track script {id}"),
+    }
+}

@@ -1,0 +1,332 @@
+//! The virtual-server side of the daemon: health checks driving IPVS.
+//!
+//! [`crate::lvs`] decides (sans-IO); this module does the I/O around it: the IPVS netlink
+//! client, the healthcheck runtime on the daemon's mio registry, and the table last
+//! programmed, kept in memory so that a health change costs only its own requests
+//! (`apply_diff(programmed, wanted)`), never a kernel dump.
+//!
+//! Start-up adopts what the kernel already holds (a restarted daemon keeps every matching
+//! entry and its connections; it never flushes). Stop leaves IPVS as it is unless asked to
+//! remove it, so a restart drops nothing.
+
+pub mod checks;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use healthcheck::mio::{Registry, Token};
+use healthcheck::{CheckId, HealthChecker, Subscription};
+use ipvs_sys::{Client, DaemonRole, Request, ServiceKey, Table};
+
+use crate::config::Config;
+use crate::lvs::desired::{self, DesiredError};
+use crate::lvs::state::StateError;
+use crate::lvs::{adopt, reload, CheckerRef, Lvs, Notice, Update};
+
+/// Why the virtual servers cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum VsError {
+    /// keepalived's checker process logs the same words and exits.
+    #[error("IPVS: Can't initialize ipvs: {0}")]
+    Ipvs(ipvs_sys::Error),
+    #[error("IPVS: cannot read the kernel's table: {0}")]
+    Dump(ipvs_sys::Error),
+    #[error(transparent)]
+    Desired(#[from] DesiredError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot start the health checkers: {0}")]
+    Health(#[from] std::io::Error),
+}
+
+/// The running virtual servers.
+pub struct VirtualServers {
+    client: Client,
+    health: HealthChecker,
+    lvs: Lvs,
+    /// What this daemon last programmed for the services it owns: the base of every diff.
+    programmed: Table,
+    /// The running check of each checker, by the reference it reports under.
+    checks: HashMap<CheckerRef, CheckId>,
+    /// Each virtual server's `delay_loop`, in configuration order (the specs do not carry it).
+    delay_loops: Vec<Duration>,
+    remove_on_stop: bool,
+}
+
+impl std::fmt::Debug for VirtualServers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualServers")
+            .field("checks", &self.checks.len())
+            .field("services", &self.programmed.services.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VirtualServers {
+    /// Builds the state from `cfg`, adopts the kernel's table, programs IPVS and starts the
+    /// checkers (tokens from `token_base` on `registry`). `None` when `cfg` has no virtual
+    /// server: IPVS is then neither needed nor touched. Notify scripts to run go to `scripts`.
+    pub fn open(
+        cfg: &Config,
+        registry: &Registry,
+        token_base: usize,
+        remove_on_stop: bool,
+        now: Instant,
+        scripts: &mut Vec<String>,
+    ) -> Result<Option<Self>, VsError> {
+        let specs = desired::specs(cfg)?;
+        if specs.is_empty() {
+            return Ok(None);
+        }
+        let mut client = Client::connect().map_err(VsError::Ipvs)?;
+        if let Some(t) = desired::timeouts(&cfg.global.lvs_timeouts) {
+            if let Err(e) = client.set_timeouts(t) {
+                tracing::error!("IPVS: cannot set lvs_timeouts: {e}");
+            }
+        }
+        let kernel = Table::from_dump(&client.table().map_err(VsError::Dump)?);
+        let mut lvs = Lvs::new(specs)?;
+        let start = lvs.start();
+        let wanted = lvs.table();
+        let adoption = adopt(&kernel, &wanted, std::iter::empty());
+        for key in &adoption.adopted {
+            tracing::info!("IPVS: adopting service {key} already in the kernel");
+        }
+        let mut vs = VirtualServers {
+            client,
+            health: HealthChecker::new(registry, token_base)?,
+            lvs,
+            programmed: owned_part(&kernel, wanted.services.keys().copied()),
+            checks: HashMap::new(),
+            delay_loops: cfg.virtual_servers.iter().map(|v| v.delay_loop).collect(),
+            remove_on_stop,
+        };
+        vs.apply(
+            Update {
+                notices: start,
+                // The same as `adoption.requests`: `apply` diffs from the owned part.
+                requests: Vec::new(),
+            },
+            scripts,
+        );
+        let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
+        for r in refs {
+            vs.start_check(r, now);
+        }
+        Ok(Some(vs))
+    }
+
+    /// Whether `token` is one of the health checkers'.
+    pub fn owns(&self, token: Token) -> bool {
+        self.health.owns(token)
+    }
+
+    /// When [`VirtualServers::on_timeout`] wants to run next.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.health.poll_timeout()
+    }
+
+    /// A checker's socket or process is ready.
+    pub fn on_token(&mut self, token: Token, now: Instant, scripts: &mut Vec<String>) {
+        self.health.handle_token(token, now);
+        self.drain(scripts);
+    }
+
+    /// Runs the checks that are due.
+    pub fn on_timeout(&mut self, now: Instant, scripts: &mut Vec<String>) {
+        self.health.handle_timeout(now);
+        self.drain(scripts);
+    }
+
+    /// Moves to `cfg`: unchanged checkers keep running with their state, IPVS gets only the
+    /// difference (one weight edit is one request). On error nothing changes.
+    pub fn reload(
+        &mut self,
+        cfg: &Config,
+        now: Instant,
+        scripts: &mut Vec<String>,
+    ) -> Result<(), VsError> {
+        let specs = desired::specs(cfg)?;
+        let r = reload::reload(&self.lvs, specs)?;
+        self.delay_loops = cfg.virtual_servers.iter().map(|v| v.delay_loop).collect();
+        self.lvs = r.lvs;
+        let mut checks = HashMap::with_capacity(self.checks.len());
+        // Subscribe the new reference before dropping the old one, so a kept check never
+        // loses its last subscriber (and with it its state).
+        for (old, new) in &r.kept {
+            let Some(&check) = self.checks.get(old) else {
+                continue;
+            };
+            if let Some(id) = self.add_check(*new, now) {
+                checks.insert(*new, id);
+                if id != check || old != new {
+                    if let Some(old_id) = old.to_id() {
+                        self.health.remove(check, old_id);
+                    }
+                }
+            }
+        }
+        for old in &r.stopped {
+            if let (Some(check), Some(id)) = (self.checks.get(old), old.to_id()) {
+                self.health.remove(*check, id);
+            }
+        }
+        for new in &r.started {
+            if let Some(id) = self.add_check(*new, now) {
+                checks.insert(*new, id);
+            }
+        }
+        self.checks = checks;
+        self.apply(r.update, scripts);
+        Ok(())
+    }
+
+    /// SIGTERM: with `remove_on_stop`, every owned service goes (keepalived's behaviour, with
+    /// its log lines and omega scripts); otherwise IPVS stays as programmed.
+    pub fn stop(&mut self, scripts: &mut Vec<String>) {
+        let update = self.lvs.shutdown(self.remove_on_stop);
+        if !self.remove_on_stop {
+            tracing::info!("IPVS: leaving the virtual servers in place");
+        }
+        for n in update.notices {
+            notice(n, scripts);
+        }
+        self.send(&update.requests);
+        self.programmed = Table::new();
+    }
+
+    /// Runs the kernel's connection sync daemon in `d.role` (master while the VRRP instance
+    /// it follows is MASTER, backup otherwise), stopping the other role first.
+    pub fn sync_daemon(&mut self, d: &ipvs_sys::Daemon) {
+        let other = match d.role {
+            DaemonRole::Master => DaemonRole::Backup,
+            DaemonRole::Backup => DaemonRole::Master,
+        };
+        match self.client.stop_daemon(other) {
+            Ok(()) | Err(ipvs_sys::Error::NoDaemon(_)) => {}
+            Err(e) => tracing::error!("IPVS: cannot stop the {} sync daemon: {e}", other.name()),
+        }
+        match self.client.start_daemon(d) {
+            Ok(()) => tracing::info!(
+                "Starting IPVS {} sync daemon on {} (syncid {})",
+                d.role.name(),
+                d.ifname,
+                d.sync_id
+            ),
+            Err(ipvs_sys::Error::DaemonRunning(_)) => {}
+            Err(e) => tracing::error!("IPVS: cannot start the {} sync daemon: {e}", d.role.name()),
+        }
+    }
+
+    fn drain(&mut self, scripts: &mut Vec<String>) {
+        while let Some(ev) = self.health.poll_event() {
+            match self.lvs.on_health(&ev) {
+                Ok(u) => self.apply(u, scripts),
+                Err(e) => tracing::warn!("health event for nothing known: {e}"),
+            }
+        }
+    }
+
+    /// Logs and scripts of `u`, then brings IPVS from what was programmed to what the state
+    /// now asks for. The requests of `u` are that same difference when every earlier request
+    /// succeeded; diffing from the programmed table also retries what failed before.
+    fn apply(&mut self, u: Update, scripts: &mut Vec<String>) {
+        for n in u.notices {
+            notice(n, scripts);
+        }
+        let wanted = self.lvs.table();
+        let requests = ipvs_sys::diff(&self.programmed, &wanted);
+        if self.send(&requests) {
+            self.programmed = wanted;
+        } else {
+            self.resync(&wanted);
+        }
+    }
+
+    /// Sends `requests`; `false` if any failed (each failure logged).
+    fn send(&mut self, requests: &[Request]) -> bool {
+        if requests.is_empty() {
+            return true;
+        }
+        tracing::debug!("IPVS: {} request(s): {requests:?}", requests.len());
+        match self.client.apply(requests) {
+            Ok(report) => {
+                for (i, e) in &report.failures {
+                    tracing::error!("IPVS: {e} ({:?})", requests.get(*i));
+                }
+                report.failures.is_empty()
+            }
+            Err(e) => {
+                tracing::error!("IPVS: {e}");
+                false
+            }
+        }
+    }
+
+    /// After a failure: re-read the kernel so the next diff starts from the truth.
+    fn resync(&mut self, wanted: &Table) {
+        match self.client.table() {
+            Ok(dump) => {
+                self.programmed =
+                    owned_part(&Table::from_dump(&dump), wanted.services.keys().copied())
+            }
+            Err(e) => tracing::error!("IPVS: cannot read the kernel's table: {e}"),
+        }
+    }
+
+    fn start_check(&mut self, r: CheckerRef, now: Instant) {
+        if let Some(id) = self.add_check(r, now) {
+            self.checks.insert(r, id);
+        }
+    }
+
+    /// Subscribes `r` to its check (shared with an identical one already running).
+    fn add_check(&mut self, r: CheckerRef, now: Instant) -> Option<CheckId> {
+        let (vs, rs) = (r.vs as usize, r.rs as usize);
+        let spec = self.lvs.specs().nth(vs)?;
+        let rs_spec = spec.real_servers.get(rs)?;
+        let checker = rs_spec.checkers.get(usize::from(r.checker))?;
+        let delay_loop = self.delay_loops.get(vs).copied()?;
+        let check = match checks::spec(
+            &checker.config,
+            rs_spec.dest.addr,
+            delay_loop,
+            checker.alpha,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("{e}: checker of {} not started", rs_spec.name);
+                return None;
+            }
+        };
+        let sub = Subscription {
+            id: r.to_id()?,
+            inhibit_on_failure: rs_spec.inhibit,
+        };
+        match self.health.add(check, sub, now) {
+            Ok(reg) => Some(reg.check),
+            Err(e) => {
+                tracing::error!("checker of {}: {e}", rs_spec.name);
+                None
+            }
+        }
+    }
+}
+
+fn notice(n: Notice, scripts: &mut Vec<String>) {
+    match n {
+        Notice::Log(line) => tracing::info!("{line}"),
+        Notice::Script { command, .. } => scripts.push(command),
+    }
+}
+
+/// The services of `kernel` named by `keys`: what this daemon owns of it.
+fn owned_part(kernel: &Table, keys: impl IntoIterator<Item = ServiceKey>) -> Table {
+    let mut t = Table::new();
+    for k in keys {
+        if let Some(e) = kernel.services.get(&k) {
+            t.services.insert(k, e.clone());
+        }
+    }
+    t
+}

@@ -1,0 +1,486 @@
+//! The `/metrics` document: VRRP metrics derived from a [`Status`] at scrape time, plus the
+//! observations other parts of the daemon push through the hooks ([`Metrics::record_check`],
+//! [`Metrics::record_ipvs_apply`]).
+//!
+//! Nothing is emitted that has no real value: a hook's families appear only once something
+//! was recorded through it, so a VRRP-only daemon shows no checker or IPVS series at all.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::exposition::{le_label, Kind, Writer};
+use super::status::Status;
+
+/// Health-check latency buckets (seconds): connect-and-answer checks, 1 ms to 10 s.
+const CHECK_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// IPVS netlink round trips (seconds): 50 µs to 1 s.
+const IPVS_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 1.0,
+];
+
+/// A cumulative histogram with fixed buckets.
+#[derive(Debug, Clone)]
+struct Histogram {
+    bounds: &'static [f64],
+    /// Per bucket (not cumulative); the last slot is +Inf.
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, d: Duration) {
+        let v = d.as_secs_f64();
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| v <= *b)
+            .unwrap_or(self.bounds.len());
+        if let Some(c) = self.counts.get_mut(i) {
+            *c += 1;
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn write(&self, w: &mut Writer, labels: &[(&str, &str)]) {
+        let mut cumulative = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c;
+            let bound = self.bounds.get(i).copied().unwrap_or(f64::INFINITY);
+            let le = le_label(bound);
+            let mut with_le: Vec<(&str, &str)> = labels.to_vec();
+            with_le.push(("le", &le));
+            w.sample("_bucket", &with_le, cumulative);
+        }
+        w.sample("_sum", labels, self.sum);
+        w.sample("_count", labels, self.count);
+    }
+}
+
+/// Which real server a check was about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct CheckKey {
+    virtual_server: String,
+    real_server: String,
+    checker: String,
+}
+
+#[derive(Debug, Clone)]
+struct CheckSeries {
+    success: u64,
+    failure: u64,
+    /// 1 if the last check succeeded.
+    last_up: bool,
+    latency: Histogram,
+}
+
+/// One finished health check, as the checker side reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckObservation<'a> {
+    /// The virtual server as the config names it (`192.0.2.10:80/tcp`, `fwmark 1`).
+    pub virtual_server: &'a str,
+    /// `ADDR:PORT` of the real server.
+    pub real_server: &'a str,
+    /// `HTTP_GET`, `TCP_CHECK`, `MISC_CHECK`, ...
+    pub checker: &'a str,
+    pub success: bool,
+    /// From sending the probe to the verdict.
+    pub latency: Duration,
+}
+
+/// One attempt to apply a change to the kernel's IPVS table.
+#[derive(Debug, Clone, Copy)]
+pub struct IpvsApply<'a> {
+    /// `add_service`, `edit_dest`, ... (a small fixed set: it becomes a label).
+    pub operation: &'static str,
+    /// `None` on success, else a short fixed error label (`exists`, `no_such_service`, `io`).
+    pub error: Option<&'a str>,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct IpvsSeries {
+    duration: Histogram,
+    /// By error label.
+    errors: BTreeMap<String, u64>,
+}
+
+/// Observations pushed by the hooks; the VRRP side needs none (it is read from the engines).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    checks: BTreeMap<CheckKey, CheckSeries>,
+    ipvs: BTreeMap<&'static str, IpvsSeries>,
+}
+
+impl Metrics {
+    /// Hook for the checker side: call once per finished check.
+    pub fn record_check(&mut self, o: CheckObservation<'_>) {
+        let key = CheckKey {
+            virtual_server: o.virtual_server.to_owned(),
+            real_server: o.real_server.to_owned(),
+            checker: o.checker.to_owned(),
+        };
+        let s = self.checks.entry(key).or_insert_with(|| CheckSeries {
+            success: 0,
+            failure: 0,
+            last_up: false,
+            latency: Histogram::new(CHECK_BUCKETS),
+        });
+        if o.success {
+            s.success += 1;
+        } else {
+            s.failure += 1;
+        }
+        s.last_up = o.success;
+        s.latency.observe(o.latency);
+    }
+
+    /// Hook for the virtual-server side: call once per IPVS netlink request.
+    pub fn record_ipvs_apply(&mut self, a: IpvsApply<'_>) {
+        let s = self.ipvs.entry(a.operation).or_insert_with(|| IpvsSeries {
+            duration: Histogram::new(IPVS_BUCKETS),
+            errors: BTreeMap::new(),
+        });
+        s.duration.observe(a.duration);
+        if let Some(e) = a.error {
+            *s.errors.entry(e.to_owned()).or_insert(0) += 1;
+        }
+    }
+
+    /// The whole exposition document.
+    pub fn render(&self, st: &Status) -> String {
+        let mut w = Writer::new();
+        write_process(&mut w, st);
+        write_vrrp(&mut w, st);
+        self.write_checks(&mut w);
+        self.write_ipvs(&mut w);
+        w.finish()
+    }
+
+    fn write_checks(&self, w: &mut Writer) {
+        if self.checks.is_empty() {
+            return;
+        }
+        let labels = |k: &CheckKey| {
+            [
+                ("virtual_server", k.virtual_server.clone()),
+                ("real_server", k.real_server.clone()),
+                ("checker", k.checker.clone()),
+            ]
+        };
+        w.family(
+            "lbd_check_results_total",
+            Kind::Counter,
+            "Finished health checks by result.",
+        );
+        for (k, s) in &self.checks {
+            let l = labels(k);
+            for (result, n) in [("success", s.success), ("failure", s.failure)] {
+                let mut v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+                v.push(("result", result));
+                w.sample("", &v, n);
+            }
+        }
+        w.family(
+            "lbd_check_up",
+            Kind::Gauge,
+            "1 if the last health check of the real server succeeded.",
+        );
+        for (k, s) in &self.checks {
+            let l = labels(k);
+            let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+            w.sample("", &v, u64::from(s.last_up));
+        }
+        w.family(
+            "lbd_check_latency_seconds",
+            Kind::Histogram,
+            "Health check latency, probe to verdict.",
+        );
+        for (k, s) in &self.checks {
+            let l = labels(k);
+            let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+            s.latency.write(w, &v);
+        }
+    }
+
+    fn write_ipvs(&self, w: &mut Writer) {
+        if self.ipvs.is_empty() {
+            return;
+        }
+        w.family(
+            "lbd_ipvs_apply_duration_seconds",
+            Kind::Histogram,
+            "Duration of IPVS netlink requests, by operation.",
+        );
+        for (op, s) in &self.ipvs {
+            s.duration.write(w, &[("operation", op)]);
+        }
+        if self.ipvs.values().all(|s| s.errors.is_empty()) {
+            return;
+        }
+        w.family(
+            "lbd_ipvs_apply_errors_total",
+            Kind::Counter,
+            "Failed IPVS netlink requests, by operation and error.",
+        );
+        for (op, s) in &self.ipvs {
+            for (e, n) in &s.errors {
+                w.sample("", &[("operation", op), ("error", e)], *n);
+            }
+        }
+    }
+}
+
+fn write_process(w: &mut Writer, st: &Status) {
+    w.family("lbd_build_info", Kind::Gauge, "Always 1; the lbd version.");
+    w.sample("", &[("version", &st.version)], 1u64);
+    w.family(
+        "lbd_start_time_seconds",
+        Kind::Gauge,
+        "Unix time the daemon started.",
+    );
+    w.sample("", &[], st.started_at_ms as f64 / 1000.0);
+    w.family(
+        "lbd_config_reloads_total",
+        Kind::Counter,
+        "Successful configuration reloads (SIGHUP).",
+    );
+    w.sample("", &[], st.reloads);
+}
+
+/// The four states, keepalived's spelling, as the `state` label.
+const STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
+
+fn write_vrrp(w: &mut Writer, st: &Status) {
+    let insts = &st.instances;
+    w.family(
+        "lbd_vrrp_instances_not_running",
+        Kind::Gauge,
+        "Configured VRRP instances that could not start (e.g. missing interface).",
+    );
+    w.sample("", &[], st.not_running.len() as u64);
+    if !insts.is_empty() {
+        w.family(
+            "lbd_vrrp_state",
+            Kind::Gauge,
+            "1 for the state the VRRP instance is in, 0 for the others.",
+        );
+        for i in insts {
+            for s in STATES {
+                let labels = [
+                    ("instance", i.name.as_str()),
+                    ("interface", i.interface.as_str()),
+                    ("state", s),
+                ];
+                w.sample("", &labels, u64::from(i.state == s));
+            }
+        }
+        gauge(w, st, "lbd_vrrp_priority", "Effective priority.", |i| {
+            u64::from(i.effective_priority)
+        });
+        gauge(
+            w,
+            st,
+            "lbd_vrrp_base_priority",
+            "Configured priority.",
+            |i| u64::from(i.base_priority),
+        );
+        gauge(
+            w,
+            st,
+            "lbd_vrrp_vips_installed",
+            "1 while the instance's virtual addresses are installed.",
+            |i| u64::from(i.vips_installed),
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_transitions_total",
+            "State transitions since the daemon started.",
+            |i| i.transitions,
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_adverts_sent_total",
+            "Adverts sent (one per destination).",
+            |i| i.counters.adverts_sent,
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_adverts_received_total",
+            "Valid adverts received and processed.",
+            |i| i.counters.adverts_received,
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_priority_zero_sent_total",
+            "Priority-0 adverts sent (master leaving).",
+            |i| i.counters.priority_zero_sent,
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_priority_zero_received_total",
+            "Priority-0 adverts received.",
+            |i| i.counters.priority_zero_received,
+        );
+        counter(
+            w,
+            st,
+            "lbd_vrrp_became_master_total",
+            "Times the instance became MASTER.",
+            |i| i.counters.became_master,
+        );
+    }
+    if insts.iter().any(|i| !i.dropped_by_reason.is_empty()) {
+        w.family(
+            "lbd_vrrp_adverts_dropped_total",
+            Kind::Counter,
+            "Packets for an instance rejected since the daemon started, by reason.",
+        );
+        for i in insts {
+            for (reason, n) in &i.dropped_by_reason {
+                w.sample("", &[("instance", &i.name), ("reason", reason)], *n);
+            }
+        }
+    }
+    if !st.dropped.is_empty() {
+        w.family(
+            "lbd_vrrp_packets_dropped_total",
+            Kind::Counter,
+            "Received VRRP packets dropped, by reason, all instances.",
+        );
+        for (reason, n) in &st.dropped {
+            w.sample("", &[("reason", reason)], *n);
+        }
+    }
+}
+
+fn gauge(
+    w: &mut Writer,
+    st: &Status,
+    name: &str,
+    help: &str,
+    f: impl Fn(&super::status::InstanceStatus) -> u64,
+) {
+    per_instance(w, st, name, Kind::Gauge, help, f);
+}
+
+fn counter(
+    w: &mut Writer,
+    st: &Status,
+    name: &str,
+    help: &str,
+    f: impl Fn(&super::status::InstanceStatus) -> u64,
+) {
+    per_instance(w, st, name, Kind::Counter, help, f);
+}
+
+fn per_instance(
+    w: &mut Writer,
+    st: &Status,
+    name: &str,
+    kind: Kind,
+    help: &str,
+    f: impl Fn(&super::status::InstanceStatus) -> u64,
+) {
+    w.family(name, kind, help);
+    for i in &st.instances {
+        w.sample("", &[("instance", &i.name)], f(i));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::status::FORMAT_VERSION;
+
+    fn empty_status() -> Status {
+        Status {
+            format: FORMAT_VERSION,
+            version: "0.1.0".into(),
+            pid: 1,
+            config_file: "x".into(),
+            started_at_ms: 1500,
+            reloads: 2,
+            instances: vec![],
+            not_running: vec![],
+            dropped: BTreeMap::new(),
+            virtual_servers: None,
+        }
+    }
+
+    #[test]
+    fn hooks_emit_nothing_until_used() {
+        let m = Metrics::default();
+        let text = m.render(&empty_status());
+        assert!(!text.contains("lbd_check"), "{text}");
+        assert!(!text.contains("lbd_ipvs"), "{text}");
+        assert!(text.contains("lbd_config_reloads_total 2\n"), "{text}");
+        assert!(text.contains("lbd_start_time_seconds 1.5\n"), "{text}");
+    }
+
+    #[test]
+    fn check_and_ipvs_hooks() {
+        let mut m = Metrics::default();
+        for (ok, ms) in [(true, 3), (false, 40), (true, 7)] {
+            m.record_check(CheckObservation {
+                virtual_server: "192.0.2.10:80/tcp",
+                real_server: "198.51.100.1:80",
+                checker: "HTTP_GET",
+                success: ok,
+                latency: Duration::from_millis(ms),
+            });
+        }
+        m.record_ipvs_apply(IpvsApply {
+            operation: "add_dest",
+            error: Some("exists"),
+            duration: Duration::from_micros(300),
+        });
+        let text = m.render(&empty_status());
+        let rs = "virtual_server=\"192.0.2.10:80/tcp\",real_server=\"198.51.100.1:80\",checker=\"HTTP_GET\"";
+        assert!(
+            text.contains(&format!(
+                "lbd_check_results_total{{{rs},result=\"success\"}} 2\n"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "lbd_check_results_total{{{rs},result=\"failure\"}} 1\n"
+        )));
+        assert!(text.contains(&format!("lbd_check_up{{{rs}}} 1\n")));
+        assert!(text.contains(&format!(
+            "lbd_check_latency_seconds_bucket{{{rs},le=\"0.005\"}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "lbd_check_latency_seconds_bucket{{{rs},le=\"0.01\"}} 2\n"
+        )));
+        assert!(text.contains(&format!(
+            "lbd_check_latency_seconds_bucket{{{rs},le=\"+Inf\"}} 3\n"
+        )));
+        assert!(text.contains(&format!("lbd_check_latency_seconds_count{{{rs}}} 3\n")));
+        assert!(text
+            .contains("lbd_ipvs_apply_errors_total{operation=\"add_dest\",error=\"exists\"} 1\n"));
+        assert!(
+            text.contains(
+                "lbd_ipvs_apply_duration_seconds_bucket{operation=\"add_dest\",le=\"0.0005\"} 1\n"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! The daemon's virtual servers against a real IPVS: health checks driving the table, reload,
+//! adoption after a crash. This machine's kernel has no IPVS, so those tests are `#[ignore]`d
+//! and run in the VM, each in its own network namespace (IPVS state is per namespace):
+//!
+//! ```text
+//! export CARGO_TARGET_DIR=/work/target/vsrt
+//! cargo build -p lbd && cargo test -p lbd --test vs_daemon --no-run   # prints the binary
+//! testbed/vm-run -- /work/target/vsrt/debug/deps/vs_daemon-HASH --ignored --test-threads=1
+//! ```
+//!
+//! The tests that need no kernel (`lbd plan`, the missing-IPVS error) run everywhere.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const LBD: &str = env!("CARGO_BIN_EXE_lbd");
+const RS1: &str = "198.51.100.1";
+const RS2: &str = "198.51.100.2";
+const PORT1: u16 = 8001;
+const PORT2: u16 = 8002;
+
+/// A scratch directory for one test, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("vs-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(weight2: u32) -> String {
+    format!(
+        "virtual_server 192.0.2.100 80 {{\n delay_loop 1\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+         real_server {RS1} {PORT1} {{\n weight 1\n TCP_CHECK {{\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }}\n }}\n\
+         real_server {RS2} {PORT2} {{\n weight {weight2}\n TCP_CHECK {{\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }}\n }}\n}}\n"
+    )
+}
+
+/// The daemon under test, killed on drop.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(s: &Scratch, extra: &[&str]) -> Self {
+        let log = s.path("lbd.log");
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(LBD)
+            .args(["-n", "-l", "-f"])
+            .arg(s.path("lbd.conf"))
+            .arg("-p")
+            .arg(s.path("lbd.pid"))
+            .arg("--status-socket")
+            .arg(s.path("status.sock"))
+            .args(extra)
+            .env("LBD_DUMP_FILE", s.path("dump.json"))
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+    /// Waits for the daemon to exit, failing after `secs`.
+    fn wait_exit(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "still running:\n{}", self.log());
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether IPVS is here: then this thread moves to a fresh network namespace with `lo` and the
+/// real servers' addresses up.
+fn kernel() -> bool {
+    if !std::path::Path::new("/proc/net/ip_vs").exists() {
+        eprintln!("skipped: no IPVS in this kernel; run via testbed/vm-run");
+        return false;
+    }
+    // SAFETY: unshare(2) affects only this thread's network namespace; children inherit it.
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(r, 0, "unshare: {}", std::io::Error::last_os_error());
+    for args in [
+        vec!["link", "set", "lo", "up"],
+        vec!["addr", "add", "198.51.100.1/32", "dev", "lo"],
+        vec!["addr", "add", "198.51.100.2/32", "dev", "lo"],
+    ] {
+        assert!(Command::new("ip").args(&args).status().unwrap().success());
+    }
+    true
+}
+
+/// `ipvsadm -Ln`'s destinations of the service: (address, weight).
+fn dests() -> Vec<(String, u32)> {
+    let out = Command::new("ipvsadm").arg("-Ln").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f[..] {
+                ["->", addr, _fwd, weight, ..] if addr != "RemoteAddress:Port" => {
+                    Some((addr.to_string(), weight.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Entries of `ipvsadm -Lnc` (the connection table).
+fn connections() -> usize {
+    let out = Command::new("ipvsadm").arg("-Lnc").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("192.0.2.100:80"))
+        .count()
+}
+
+fn both(w2: u32) -> Vec<(String, u32)> {
+    vec![
+        (format!("{RS1}:{PORT1}"), 1),
+        (format!("{RS2}:{PORT2}"), w2),
+    ]
+}
+
+/// Polls `ipvsadm -Ln` until its destinations are `want`, or fails after `secs` with the log.
+fn wait_for(d: &Daemon, want: &[(String, u32)], secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = dests();
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "IPVS has {got:?}, want {want:?}\n--- lbd log:\n{}",
+            d.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn listen(addr: &str, port: u16) -> TcpListener {
+    TcpListener::bind((addr, port)).unwrap()
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn health_checks_drive_the_table_and_reload_changes_one_weight() {
+    if !kernel() {
+        return;
+    }
+    let s = Scratch::new("health");
+    fs::write(s.path("lbd.conf"), config(2)).unwrap();
+    let l1 = listen(RS1, PORT1);
+    let _l2 = listen(RS2, PORT2);
+    let d = Daemon::start(&s, &["-D"]);
+    wait_for(&d, &both(2), 10);
+
+    // RS1 stops listening: after the retry its destination leaves.
+    drop(l1);
+    wait_for(&d, &both(2)[1..], 10);
+    assert!(d.log().contains(&format!(
+        "Removing service [{RS1}]:tcp:{PORT1} from VS [192.0.2.100]:tcp:80"
+    )));
+    // And comes back with its listener.
+    let _l1 = listen(RS1, PORT1);
+    wait_for(&d, &both(2), 10);
+    assert!(d.log().contains(&format!(
+        "Adding service [{RS1}]:tcp:{PORT1} to VS [192.0.2.100]:tcp:80"
+    )));
+
+    // A client connection through the virtual server: an IPVS connection entry.
+    assert!(Command::new("ip")
+        .args(["addr", "add", "192.0.2.100/32", "dev", "lo"])
+        .status()
+        .unwrap()
+        .success());
+    let _client = std::net::TcpStream::connect("192.0.2.100:80").unwrap();
+    assert_eq!(connections(), 1);
+
+    // SIGHUP with one weight changed: only that weight changes, nothing leaves meanwhile.
+    let watch = Watch::start(both(2).into_iter().map(|(a, _)| a).collect());
+    fs::write(s.path("lbd.conf"), config(3)).unwrap();
+    d.signal("-HUP");
+    wait_for(&d, &both(3), 10);
+    thread::sleep(Duration::from_millis(500));
+    let gaps = watch.stop();
+    assert_eq!(gaps, 0, "a destination vanished during the reload");
+    // The kept checkers were not restarted: no new activation line after the reload.
+    let log = d.log();
+    let after = log.split("Reloading configuration").nth(1).unwrap_or("");
+    assert!(!after.contains("Activating healthchecker"), "{log}");
+    // One weight edit, one request; and the connection entry is still there.
+    let sent: Vec<&str> = after.lines().filter(|l| l.contains("request(s)")).collect();
+    assert_eq!(sent.len(), 1, "{after}");
+    assert!(sent[0].contains("IPVS: 1 request(s): [SetDest"), "{after}");
+    assert_eq!(connections(), 1);
+}
+
+/// Polls `ipvsadm -Ln` in a thread (in this test's namespace) and counts the polls where one
+/// of `addrs` was missing.
+struct Watch {
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<usize>,
+}
+
+impl Watch {
+    fn start(addrs: Vec<String>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // The thread must share this thread's network namespace: enter it by path.
+        let ns = fs::File::open(format!(
+            "/proc/{}/task/{}/ns/net",
+            std::process::id(),
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::gettid() }
+        ))
+        .unwrap();
+        let handle = thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns on this new thread only.
+            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+            let mut gaps = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let got = dests();
+                if addrs.iter().any(|a| !got.iter().any(|(g, _)| g == a)) {
+                    gaps += 1;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            gaps
+        });
+        Watch { stop, handle }
+    }
+
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn a_restart_after_kill_9_adopts_the_table_without_a_gap() {
+    if !kernel() {
+        return;
+    }
+    let s = Scratch::new("adopt");
+    fs::write(s.path("lbd.conf"), config(2)).unwrap();
+    let _l1 = listen(RS1, PORT1);
+    let _l2 = listen(RS2, PORT2);
+    // An operator's service, which lbd must leave alone.
+    let ok = Command::new("ipvsadm")
+        .args(["-A", "-t", "192.0.2.200:80", "-s", "rr"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let mut d = Daemon::start(&s, &["-C"]);
+    wait_for(&d, &both(2), 10);
+
+    let watch = Watch::start(both(2).into_iter().map(|(a, _)| a).collect());
+    d.signal("-KILL");
+    let _ = d.child.wait();
+    let mut d2 = Daemon::start(&s, &["-C"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d2.log().matches("adopting service").any(|_| true) {
+        assert!(Instant::now() < deadline, "no adoption:\n{}", d2.log());
+        thread::sleep(Duration::from_millis(100));
+    }
+    // Let the first checks run.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(watch.stop(), 0, "a destination vanished across the restart");
+    wait_for(&d2, &both(2), 1);
+    let table =
+        String::from_utf8(Command::new("ipvsadm").arg("-Ln").output().unwrap().stdout).unwrap();
+    assert!(table.contains("192.0.2.200:80"), "{table}");
+
+    // A stop leaves IPVS by default...
+    d2.signal("-TERM");
+    assert!(d2.wait_exit(10).success(), "{}", d2.log());
+    assert_eq!(dests(), both(2));
+    // ...and --remove-ipvs-on-stop removes what lbd owns, and only that.
+    let d3 = Daemon::start(&s, &["-C", "--remove-ipvs-on-stop"]);
+    wait_for(&d3, &both(2), 10);
+    d3.signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still {:?}\n{}",
+            dests(),
+            d3.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let table =
+        String::from_utf8(Command::new("ipvsadm").arg("-Ln").output().unwrap().stdout).unwrap();
+    assert!(table.contains("192.0.2.200:80"), "{table}");
+    assert!(!table.contains("192.0.2.100:80"), "{table}");
+}
+
+fn lbd(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(LBD).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_prints_the_changes_of_a_reload_and_applies_nothing() {
+    let s = Scratch::new("plan");
+    let old = s.path("old.conf");
+    let new = s.path("new.conf");
+    fs::write(&old, config(2)).unwrap();
+    fs::write(
+        &new,
+        config(3).replace(
+            "delay_loop 1\n",
+            "delay_loop 1\n real_server 198.51.100.3 8003 {\n }\n",
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = lbd(&[
+        "plan",
+        "-f",
+        new.to_str().unwrap(),
+        "--current",
+        old.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("198.51.100.3:8003"), "{out}");
+    assert!(out.contains("nothing applied"), "{out}");
+
+    // The same file against itself, with nothing in the kernel: all of it is to add.
+    let (ok, out, err) = lbd(&[
+        "plan",
+        "-f",
+        old.to_str().unwrap(),
+        "--current",
+        old.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    if !std::path::Path::new("/proc/net/ip_vs").exists() {
+        assert!(err.contains("no IPVS"), "{err}");
+        assert!(out.contains("IPVS: +"), "{out}");
+    }
+}
+
+#[test]
+fn plan_refuses_an_invalid_configuration() {
+    let s = Scratch::new("planbad");
+    let bad = s.path("bad.conf");
+    fs::write(&bad, "virtual_server 192.0.2.1 80 {\n lb_kind\n").unwrap();
+    let (ok, _, err) = lbd(&[
+        "plan",
+        "-f",
+        bad.to_str().unwrap(),
+        "--current",
+        "/nonexistent",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("lbd plan"), "{err}");
+}
+
+#[test]
+fn without_ipvs_the_daemon_says_so_and_exits() {
+    if std::path::Path::new("/proc/net/ip_vs").exists() {
+        eprintln!("skipped: this kernel has IPVS");
+        return;
+    }
+    let s = Scratch::new("noipvs");
+    fs::write(s.path("lbd.conf"), config(2)).unwrap();
+    let mut d = Daemon::start(&s, &["-C"]);
+    let status = d.wait_exit(20);
+    assert!(!status.success());
+    let log = d.log();
+    assert!(log.contains("IPVS: Can't initialize ipvs"), "{log}");
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn the_sync_daemon_follows_the_vrrp_instance() {
+    if !kernel() {
+        return;
+    }
+    for args in [
+        vec!["link", "add", "vsd0", "type", "dummy"],
+        vec!["addr", "add", "192.0.2.1/24", "dev", "vsd0"],
+        vec!["link", "set", "vsd0", "up"],
+    ] {
+        assert!(Command::new("ip").args(&args).status().unwrap().success());
+    }
+    let s = Scratch::new("sync");
+    let conf = format!(
+        "global_defs {{\n lvs_sync_daemon vsd0 VI\n}}\n\
+         vrrp_instance VI {{\n state BACKUP\n interface vsd0\n virtual_router_id 51\n priority 100\n \
+         advert_int 1\n virtual_ipaddress {{\n 192.0.2.100/32\n }}\n}}\n{}",
+        config(2)
+    );
+    fs::write(s.path("lbd.conf"), conf).unwrap();
+    let d = Daemon::start(&s, &[]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = Command::new("ipvsadm")
+            .args(["-L", "--daemon"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // Alone on its link, the instance becomes MASTER: the backup daemon gives way.
+        if text.contains("master sync daemon (mcast=vsd0, syncid=51,")
+            && !text.contains("backup sync daemon")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sync daemons: {text}\n--- lbd log:\n{}",
+            d.log()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert!(d
+        .log()
+        .contains("Starting IPVS backup sync daemon on vsd0 (syncid 51)"));
+}

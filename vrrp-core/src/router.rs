@@ -1,0 +1,619 @@
+//! One virtual router (keepalived's `vrrp_instance`): the RFC 5798 §6.4 state machine.
+//!
+//! Sans-IO in the quinn-proto style: the caller feeds packets ([`VirtualRouter::handle_packet`]),
+//! timer expiries ([`VirtualRouter::handle_timeout`]) and tracker changes
+//! ([`VirtualRouter::set_tracker`]), always with the current [`Instant`]; it then drains
+//! [`VirtualRouter::poll_transmit`] and [`VirtualRouter::poll_event`] and sleeps until
+//! [`VirtualRouter::poll_timeout`]. Nothing here reads a clock, opens a socket or allocates on the
+//! packet path.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::{InitialState, Preempt, RouterConfig};
+use crate::event::{DropReason, Event, Reason, State, Stats, Transmit};
+use crate::timing::DownTimers;
+use crate::track::{TrackerId, TrackerState, Trackers, UnknownTracker};
+use crate::wire::{validate, AdvertRepr, AdvertTemplate, RxMeta, RxPolicy, Version, WireError};
+
+/// The master we currently follow, as last heard by a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerMaster {
+    /// Source (primary) address of its adverts.
+    pub addr: IpAddr,
+    pub priority: u8,
+}
+
+/// An advert waiting to be written, one destination at a time.
+#[derive(Debug, Clone, Copy)]
+struct PendingAdvert {
+    priority: u8,
+    next_dst: usize,
+}
+
+/// What a [`SyncGroup`](crate::SyncGroup) needs from its members. Outside a group, `member` is
+/// false and the other fields stay false.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SyncRole {
+    /// Transitions to MASTER and out of FAULT are decided by the group.
+    pub(crate) member: bool,
+    /// The master-down timer fired (or we own the addresses): we would be master on our own.
+    pub(crate) wants_master: bool,
+    /// We left MASTER for BACKUP since the group last looked.
+    pub(crate) left_master: bool,
+}
+
+/// One VRRP virtual router. See the [crate documentation](crate) for a complete example.
+#[derive(Debug)]
+pub struct VirtualRouter {
+    cfg: RouterConfig,
+    state: State,
+    trackers: Trackers,
+    /// Effective priority (base + tracker weights).
+    priority: u8,
+    /// v3: the interval the current master advertises (v2 and master: ours), with the timers
+    /// derived from it and `priority`.
+    timers: DownTimers,
+    master: Option<PeerMaster>,
+    adver_timer: Option<Instant>,
+    master_down_timer: Option<Instant>,
+    /// Reported when the master-down timer fires: a timeout, or the tail of a priority-0 handover.
+    down_reason: Reason,
+    /// `preempt_delay`: lower-priority adverts are honoured until then.
+    preempt_deadline: Option<Instant>,
+    garp_delay_at: Option<Instant>,
+    garp_refresh_at: Option<Instant>,
+    tx: Option<PendingAdvert>,
+    /// Our advert, encoded once: nothing in it but the priority and the destination can change
+    /// while the router runs (the configuration is immutable), so `poll_transmit` copies it.
+    /// An error here (a configuration the codec cannot encode) is reported at each send.
+    template: Result<AdvertTemplate, WireError>,
+    /// The earliest armed timer, kept by [`VirtualRouter::rearm`] after every input so that
+    /// [`VirtualRouter::poll_timeout`], called after each of them, is a read.
+    next_timeout: Option<Instant>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    last_tx: Option<Instant>,
+    pub(crate) sync: SyncRole,
+}
+
+impl VirtualRouter {
+    /// Starts the router at `now`. It leaves INIT at once, as RFC 5798 §6.4.1 prescribes on
+    /// Startup: to MASTER if it owns the addresses (priority 255), to FAULT if a weight-0 tracker
+    /// starts down, else to BACKUP. The first events describe that transition.
+    pub fn new(cfg: RouterConfig, now: Instant) -> Self {
+        Self::start(cfg, now, false)
+    }
+
+    pub(crate) fn new_grouped(cfg: RouterConfig, now: Instant) -> Self {
+        Self::start(cfg, now, true)
+    }
+
+    fn start(cfg: RouterConfig, now: Instant, grouped: bool) -> Self {
+        let trackers = Trackers::new(&cfg.trackers);
+        let priority = trackers.effective_priority(cfg.priority);
+        let timers = DownTimers::new(cfg.version, priority, cfg.interval_cs);
+        let template = AdvertTemplate::new(
+            &AdvertRepr {
+                version: cfg.version,
+                vrid: cfg.vrid,
+                priority,
+                interval_cs: cfg.interval_cs,
+                auth: cfg.auth,
+                addresses: &cfg.vips,
+            },
+            cfg.primary,
+        );
+        let mut router = VirtualRouter {
+            cfg,
+            state: State::Initialize,
+            trackers,
+            priority,
+            timers,
+            master: None,
+            adver_timer: None,
+            master_down_timer: None,
+            down_reason: Reason::AdvertTimeout,
+            preempt_deadline: None,
+            garp_delay_at: None,
+            garp_refresh_at: None,
+            tx: None,
+            template,
+            next_timeout: None,
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            last_tx: None,
+            sync: SyncRole {
+                member: grouped,
+                ..SyncRole::default()
+            },
+        };
+        if let Some(id) = router.trackers.fault() {
+            router.enter_fault(Reason::Fault(id));
+        } else if router.cfg.is_owner() && !grouped {
+            router.become_master(now, Reason::Startup);
+        } else {
+            router.enter_backup(now, Reason::Startup);
+            if router.cfg.is_owner() {
+                // In a group the owner still needs the group's consent: ask at once.
+                router.master_down_timer = Some(now);
+            } else if router.cfg.initial == InitialState::Master {
+                // keepalived 2.x: `state MASTER` waits one interval (plus skew), not three.
+                router.master_down_timer = Some(now + router.timers.interval + router.timers.skew);
+            }
+        }
+        router.rearm();
+        router
+    }
+
+    /// The configuration this router runs.
+    pub fn config(&self) -> &RouterConfig {
+        &self.cfg
+    }
+    pub fn state(&self) -> State {
+        self.state
+    }
+    /// Effective priority: base priority plus tracker weights, 1..=254 (255 for the owner).
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+    /// The master a backup follows, if it has heard one since it became backup.
+    pub fn master(&self) -> Option<PeerMaster> {
+        self.master
+    }
+    /// The interval the current master advertises (v3 adopts it, RFC 5798 §6.4.2).
+    pub fn master_adver_interval(&self) -> Duration {
+        self.timers.interval
+    }
+    /// Skew_Time for our effective priority and the current master interval.
+    pub fn skew(&self) -> Duration {
+        self.timers.skew
+    }
+    /// Master_Down_Interval for our effective priority and the current master interval.
+    pub fn master_down_interval(&self) -> Duration {
+        self.timers.master_down
+    }
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+    /// When `poll_transmit` last wrote an advert.
+    pub fn last_transmit(&self) -> Option<Instant> {
+        self.last_tx
+    }
+    /// Last reported state of a tracker.
+    pub fn tracker(&self, id: TrackerId) -> Option<TrackerState> {
+        self.trackers.get(id)
+    }
+
+    /// Processes one received VRRP message (the IP payload) with what the IP layer told us.
+    ///
+    /// The message is validated by [`wire::validate`](crate::wire::validate) without allocating;
+    /// a rejected packet produces [`Event::Dropped`].
+    pub fn handle_packet(&mut self, now: Instant, meta: RxMeta, msg: &[u8]) {
+        self.on_packet(now, meta, msg);
+        self.rearm();
+    }
+
+    fn on_packet(&mut self, now: Instant, meta: RxMeta, msg: &[u8]) {
+        if !matches!(self.state, State::Backup | State::Master) {
+            self.stats.ignored += 1;
+            return;
+        }
+        if meta.src == self.cfg.primary {
+            self.dropped(DropReason::OwnAdvert);
+            return;
+        }
+        let policy = RxPolicy {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            family: self.cfg.family,
+            auth: self.cfg.auth,
+            interval_cs: self.cfg.interval_cs,
+            addresses: &self.cfg.vips,
+            skip_check_adv_addr: self.cfg.skip_check_adv_addr,
+            last_master: self.master.map(|m| m.addr),
+            unicast: !self.cfg.unicast_peers.is_empty(),
+        };
+        let (priority, interval_cs) = match validate(msg, &meta, &policy) {
+            Ok(advert) => (advert.priority(), advert.interval_cs()),
+            Err(e) => {
+                self.dropped(DropReason::Invalid(e));
+                return;
+            }
+        };
+        self.stats.adverts_rx += 1;
+        if priority == 0 {
+            self.stats.priority_zero_rx += 1;
+        }
+        match self.state {
+            State::Backup => self.backup_rx(now, meta.src, priority, interval_cs),
+            State::Master => self.master_rx(now, meta.src, priority, interval_cs),
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// RFC 5798 §6.4.2, with keepalived's `nopreempt` and `preempt_delay`.
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, priority: u8, interval_cs: u16) {
+        if priority == 0 {
+            // The master is leaving: take over after Skew_Time, so the highest backup wins.
+            self.master_down_timer = Some(now + self.skew());
+            self.down_reason = Reason::PriorityZero;
+            self.master = None;
+            return;
+        }
+        if priority > self.priority {
+            self.preempt_deadline = None;
+        }
+        let preempt = match self.cfg.preempt {
+            Preempt::Disabled => false,
+            Preempt::Enabled { .. } if priority >= self.priority => false,
+            Preempt::Enabled { delay } if delay.is_zero() => true,
+            Preempt::Enabled { delay } => match self.preempt_deadline {
+                Some(deadline) => now >= deadline,
+                None => {
+                    self.preempt_deadline = Some(now + delay);
+                    false
+                }
+            },
+        };
+        if preempt {
+            // Discard: our master-down timer keeps running and we take over when it fires.
+            return;
+        }
+        self.adopt_interval(interval_cs);
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.down_reason = Reason::AdvertTimeout;
+        self.master = Some(PeerMaster {
+            addr: src,
+            priority,
+        });
+        self.sync.wants_master = false;
+    }
+
+    /// RFC 5798 §6.4.3, plus keepalived's immediate re-assertion against a lower priority.
+    fn master_rx(&mut self, now: Instant, src: IpAddr, priority: u8, interval_cs: u16) {
+        if priority == 0 {
+            self.send_advert_now(now);
+            self.events.push_back(Event::AdvertForced {
+                reason: Reason::PriorityZero,
+                from: src,
+            });
+            return;
+        }
+        let reason = if priority > self.priority {
+            Reason::HigherPriorityAdvert
+        } else if priority == self.priority && src > self.cfg.primary {
+            Reason::EqualPriorityHigherAddress
+        } else {
+            // A peer believes it is master with a lower priority (split brain healing, or its
+            // priority dropped): answer now instead of letting it run until our next advert.
+            self.send_advert_now(now);
+            self.events.push_back(Event::AdvertForced {
+                reason: Reason::LowerPriorityAdvert,
+                from: src,
+            });
+            return;
+        };
+        self.adopt_interval(interval_cs);
+        self.master = Some(PeerMaster {
+            addr: src,
+            priority,
+        });
+        self.become_backup(now, reason);
+    }
+
+    fn adopt_interval(&mut self, interval_cs: u16) {
+        if self.cfg.version == Version::V3 && interval_cs > 0 {
+            self.set_interval(interval_cs);
+        }
+    }
+
+    fn set_interval(&mut self, interval_cs: u16) {
+        if interval_cs != self.timers.interval_cs {
+            self.timers = DownTimers::new(self.cfg.version, self.priority, interval_cs);
+        }
+    }
+
+    /// Runs the timers that are due at `now`. Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.next_timeout.is_some_and(|t| t <= now) {
+            self.on_timeout(now);
+            self.rearm();
+        }
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Master => {
+                if due(self.adver_timer, now) {
+                    self.send_advert_now(now);
+                }
+                if due(self.garp_delay_at, now) {
+                    self.garp_delay_at = None;
+                    self.announce(self.cfg.garp.master_repeat);
+                }
+                if due(self.garp_refresh_at, now) {
+                    self.garp_refresh_at = self.cfg.garp.refresh.map(|every| now + every);
+                    self.announce(self.cfg.garp.refresh_repeat);
+                }
+            }
+            State::Backup => {
+                if due(self.master_down_timer, now) {
+                    if self.sync.member {
+                        // The group decides; keep the timer armed like keepalived does while
+                        // the other members are not ready.
+                        self.sync.wants_master = true;
+                        self.master_down_timer = Some(now + self.master_down_interval());
+                    } else {
+                        self.become_master(now, self.down_reason);
+                    }
+                }
+            }
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// Records a tracker change reported by the caller and applies its consequences: a new
+    /// effective priority ([`Event::PriorityChanged`]), or entering/leaving FAULT for weight-0
+    /// trackers.
+    pub fn set_tracker(
+        &mut self,
+        now: Instant,
+        id: TrackerId,
+        state: TrackerState,
+    ) -> Result<(), UnknownTracker> {
+        if !self.trackers.set(id, state)? {
+            return Ok(());
+        }
+        self.on_tracker_change(now);
+        self.rearm();
+        Ok(())
+    }
+
+    fn on_tracker_change(&mut self, now: Instant) {
+        let old = self.priority;
+        self.priority = self.trackers.effective_priority(self.cfg.priority);
+        if old != self.priority {
+            // Skew_Time depends on the priority.
+            self.timers = DownTimers::new(self.cfg.version, self.priority, self.timers.interval_cs);
+            self.events.push_back(Event::PriorityChanged {
+                from: old,
+                to: self.priority,
+            });
+        }
+        match (self.trackers.fault(), self.state) {
+            (Some(id), State::Backup | State::Master) => self.enter_fault(Reason::Fault(id)),
+            (None, State::Fault) if !self.sync.member => {
+                self.leave_fault(now, Reason::FaultRecovered)
+            }
+            _ => {}
+        }
+    }
+
+    /// Stops the router: a master releases its addresses and sends priority 0 so a backup takes
+    /// over after Skew_Time instead of Master_Down_Interval (RFC 5798 §6.4.3). Drain
+    /// `poll_transmit` afterwards to send that advert. Stopping arms no timer, so `now` is not
+    /// needed today; it is taken so every input of the engine carries the time.
+    pub fn shutdown(&mut self, _now: Instant) {
+        if self.state == State::Initialize {
+            return;
+        }
+        self.leave_state(State::Initialize, Reason::Shutdown);
+        self.rearm();
+    }
+
+    /// When `handle_timeout` must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timeout
+    }
+
+    /// Recomputes [`VirtualRouter::next_timeout`]; every input ends with it.
+    fn rearm(&mut self) {
+        // Only the timers of the current state are ever armed; look at those alone.
+        self.next_timeout = match self.state {
+            State::Backup => self.master_down_timer,
+            State::Master => [self.garp_delay_at, self.garp_refresh_at]
+                .into_iter()
+                .flatten()
+                .fold(self.adver_timer, |next, t| {
+                    Some(next.map_or(t, |n| n.min(t)))
+                }),
+            State::Initialize | State::Fault => None,
+        };
+    }
+
+    /// Writes the next pending advert into `buf` (one per unicast peer, or one to the multicast
+    /// group). Call until it returns `None`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let pending = self.tx?;
+        let peers = &self.cfg.unicast_peers;
+        let dst = if peers.is_empty() {
+            self.cfg.destination_group()
+        } else {
+            match peers.get(pending.next_dst) {
+                Some(&peer) => peer,
+                None => {
+                    self.tx = None;
+                    return None;
+                }
+            }
+        };
+        let next_dst = pending.next_dst + 1;
+        self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
+            next_dst,
+            ..pending
+        });
+        let sent = match &self.template {
+            Ok(template) => template.emit(pending.priority, dst, buf),
+            Err(e) => Err(*e),
+        };
+        match sent {
+            Ok(len) => {
+                self.stats.adverts_tx += 1;
+                if pending.priority == 0 {
+                    self.stats.priority_zero_tx += 1;
+                }
+                self.last_tx = Some(now);
+                Some(Transmit {
+                    src: self.cfg.primary,
+                    dst,
+                    len,
+                })
+            }
+            Err(e) => {
+                self.tx = None;
+                self.events.push_back(Event::TransmitFailed(e));
+                None
+            }
+        }
+    }
+
+    /// The next event, in the order they happened.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // --- transitions -------------------------------------------------------------------------
+
+    fn become_master(&mut self, now: Instant, reason: Reason) {
+        let from = self.state;
+        self.state = State::Master;
+        self.stats.became_master += 1;
+        self.events.push_back(Event::StateChanged {
+            from,
+            to: State::Master,
+            reason,
+        });
+        self.events.push_back(Event::AddVips);
+        self.announce(self.cfg.garp.master_repeat);
+        self.master_down_timer = None;
+        self.preempt_deadline = None;
+        self.master = None;
+        self.sync.wants_master = false;
+        self.set_interval(self.cfg.interval_cs);
+        self.send_advert_now(now);
+        self.garp_delay_at = self.cfg.garp.master_delay.map(|d| now + d);
+        self.garp_refresh_at = self.cfg.garp.refresh.map(|d| now + d);
+    }
+
+    fn become_backup(&mut self, now: Instant, reason: Reason) {
+        let was_master = self.state == State::Master;
+        self.leave_state(State::Backup, reason);
+        if was_master {
+            self.sync.left_master = true;
+        }
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.down_reason = Reason::AdvertTimeout;
+    }
+
+    /// From INIT (startup) or FAULT (recovery): listen with a fresh timer at our own interval.
+    fn enter_backup(&mut self, now: Instant, reason: Reason) {
+        self.set_interval(self.cfg.interval_cs);
+        self.leave_state(State::Backup, reason);
+        let down = if self.cfg.is_owner() {
+            self.timers.interval + self.timers.skew
+        } else {
+            self.master_down_interval()
+        };
+        self.master_down_timer = Some(now + down);
+        self.down_reason = Reason::AdvertTimeout;
+    }
+
+    fn enter_fault(&mut self, reason: Reason) {
+        self.leave_state(State::Fault, reason);
+    }
+
+    fn leave_fault(&mut self, now: Instant, reason: Reason) {
+        if self.state == State::Fault {
+            self.enter_backup(now, reason);
+        }
+    }
+
+    /// Common exit path: a master releases its addresses (and, unless it yields to a better
+    /// master, tells the backups with priority 0); all timers of the old state are cancelled.
+    fn leave_state(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        if from == State::Master {
+            self.stats.released_master += 1;
+            self.events.push_back(Event::RemoveVips);
+            self.tx = (to != State::Backup).then_some(PendingAdvert {
+                priority: 0,
+                next_dst: 0,
+            });
+        }
+        self.state = to;
+        self.events
+            .push_back(Event::StateChanged { from, to, reason });
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.garp_delay_at = None;
+        self.garp_refresh_at = None;
+        self.preempt_deadline = None;
+        self.sync.wants_master = false;
+        if to != State::Backup {
+            self.master = None;
+        }
+    }
+
+    fn send_advert_now(&mut self, now: Instant) {
+        self.tx = Some(PendingAdvert {
+            priority: self.priority,
+            next_dst: 0,
+        });
+        self.adver_timer = Some(now + self.cfg.advert_interval());
+    }
+
+    fn announce(&mut self, count: u32) {
+        if count > 0 {
+            self.events.push_back(Event::Announce { count });
+        }
+    }
+
+    fn dropped(&mut self, reason: DropReason) {
+        self.stats.dropped += 1;
+        self.events.push_back(Event::Dropped(reason));
+    }
+
+    // --- sync group hooks --------------------------------------------------------------------
+
+    /// A weight-0 tracker of this member is down.
+    pub(crate) fn own_fault(&self) -> bool {
+        self.trackers.fault().is_some()
+    }
+
+    pub(crate) fn force_fault(&mut self) {
+        if matches!(self.state, State::Backup | State::Master) {
+            self.enter_fault(Reason::SyncGroup);
+            self.rearm();
+        }
+    }
+
+    pub(crate) fn release_fault(&mut self, now: Instant) {
+        self.leave_fault(now, Reason::FaultRecovered);
+        self.rearm();
+    }
+
+    pub(crate) fn force_backup(&mut self, now: Instant) {
+        if self.state == State::Master {
+            self.become_backup(now, Reason::SyncGroup);
+            self.rearm();
+        }
+    }
+
+    pub(crate) fn force_master(&mut self, now: Instant) {
+        if self.state == State::Backup {
+            let reason = if self.sync.wants_master {
+                self.down_reason
+            } else {
+                Reason::SyncGroup
+            };
+            self.become_master(now, reason);
+            self.rearm();
+        }
+    }
+}
+
+fn due(timer: Option<Instant>, now: Instant) -> bool {
+    timer.is_some_and(|t| t <= now)
+}

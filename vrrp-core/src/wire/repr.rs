@@ -1,0 +1,142 @@
+//! [`AdvertRepr`]: what to send, and how it goes on the wire.
+
+use std::net::IpAddr;
+
+use super::advert::{message_len, Advert};
+use super::{Auth, Family, Version, WireError};
+
+/// Largest v3 Max Adver Int: the field has 12 bits (RFC 5798 §5.2.7).
+const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
+/// Largest v2 Adver Int: one byte of seconds (RFC 3768 §5.3.7).
+const V2_MAX_INTERVAL_S: u16 = 255;
+
+/// What to send; `emit` writes into the caller's buffer, no allocation.
+///
+/// There is no `parse` into this type: the address list would need an allocation (or a
+/// lifetime into the packet) and the receive path has the zero-copy [`Advert`] for that.
+#[derive(Debug, Clone, Copy)]
+pub struct AdvertRepr<'a> {
+    /// Protocol version.
+    pub version: Version,
+    /// Virtual router ID, 1..=255.
+    pub vrid: u8,
+    /// Priority; 0 announces that the master is leaving, 255 is the address owner.
+    pub priority: u8,
+    /// centiseconds; v2 must be a whole number of seconds 1..=255 (else WireError::BadInterval).
+    /// v3: 1..=4095.
+    pub interval_cs: u16,
+    /// Must be [`Auth::None`] for V3.
+    pub auth: Auth,
+    /// One family, <= 255 of them; IPv4 only for v2.
+    pub addresses: &'a [IpAddr],
+}
+
+impl AdvertRepr<'_> {
+    /// Bytes [`AdvertRepr::emit`] writes (for a representation that passes its checks).
+    pub fn buffer_len(&self) -> usize {
+        let family = self.addresses.first().map_or(Family::V4, Family::of);
+        let count = self.addresses.len().min(usize::from(u8::MAX));
+        // `count` is clamped to 255 above, so the narrowing is lossless.
+        message_len(self.version, family, count as u8)
+    }
+
+    /// Checks the representation can be encoded and returns the family it is sent in.
+    ///
+    /// For v3 the family comes from `src` (it decides the pseudo-header), and `dst` and every
+    /// address must agree with it. v2 ignores `src`/`dst` (its checksum has no pseudo-header)
+    /// but carries IPv4 addresses only.
+    pub fn check(&self, src: IpAddr, dst: IpAddr) -> Result<Family, WireError> {
+        let family = self.check_from(src)?;
+        if self.version == Version::V3 && Family::of(&dst) != family {
+            return Err(WireError::MixedFamilies);
+        }
+        Ok(family)
+    }
+
+    /// [`AdvertRepr::check`] without the destination: everything a message sent from `src`
+    /// must satisfy whatever its destination. [`super::AdvertTemplate`] checks the destination
+    /// at each send instead.
+    pub(crate) fn check_from(&self, src: IpAddr) -> Result<Family, WireError> {
+        if self.vrid == 0 {
+            return Err(WireError::ZeroVrid);
+        }
+        if self.addresses.len() > usize::from(u8::MAX) {
+            return Err(WireError::TooManyAddresses(self.addresses.len()));
+        }
+        let family = match self.version {
+            Version::V2 => {
+                let seconds = self.interval_cs / 100;
+                if self.interval_cs % 100 != 0 || seconds == 0 || seconds > V2_MAX_INTERVAL_S {
+                    return Err(WireError::BadInterval(self.interval_cs));
+                }
+                if self.addresses.iter().any(|a| a.is_ipv6()) {
+                    return Err(WireError::V2OverIpv6);
+                }
+                Family::V4
+            }
+            Version::V3 => {
+                if self.interval_cs == 0 || self.interval_cs > V3_MAX_INTERVAL_CS {
+                    return Err(WireError::BadInterval(self.interval_cs));
+                }
+                if self.auth != Auth::None {
+                    return Err(WireError::AuthInV3);
+                }
+                let family = Family::of(&src);
+                if self.addresses.iter().any(|a| Family::of(a) != family) {
+                    return Err(WireError::MixedFamilies);
+                }
+                family
+            }
+        };
+        Ok(family)
+    }
+
+    /// Writes the message and its checksum (v3 pseudo-header from src/dst). Returns bytes written.
+    ///
+    /// Only the first [`AdvertRepr::buffer_len`] bytes of `buf` are touched.
+    pub fn emit(&self, buf: &mut [u8], src: IpAddr, dst: IpAddr) -> Result<usize, WireError> {
+        let family = self.check(src, dst)?;
+        let len = self.message_len(family);
+        let have = buf.len();
+        let Some(out) = buf.get_mut(..len) else {
+            return Err(WireError::BufferTooSmall { need: len, have });
+        };
+        let mut advert = Advert::new_unchecked(out);
+        self.write_fields(&mut advert);
+        advert.fill_checksum(family, src, dst);
+        Ok(len)
+    }
+
+    /// Length of the message in `family`, for a representation that passed its checks.
+    pub(crate) fn message_len(&self, family: Family) -> usize {
+        // check() bounds the list to 255 entries.
+        message_len(self.version, family, self.addresses.len() as u8)
+    }
+
+    /// Writes every field but the checksum into `advert`, which is exactly
+    /// [`AdvertRepr::message_len`] long, for a representation that passed its checks.
+    pub(crate) fn write_fields(&self, advert: &mut Advert<&mut [u8]>) {
+        advert.set_version(self.version);
+        advert.set_vrid(self.vrid);
+        advert.set_priority(self.priority);
+        // check() bounds the list to 255 entries.
+        advert.set_count_addrs(self.addresses.len() as u8);
+        match self.version {
+            Version::V2 => {
+                // check() bounds the interval to 1..=255 whole seconds.
+                advert.set_v2_auth_interval(self.auth.type_byte(), (self.interval_cs / 100) as u8)
+            }
+            Version::V3 => advert.set_v3_interval(self.interval_cs),
+        }
+        for (i, addr) in self.addresses.iter().enumerate() {
+            advert.set_address(i, addr);
+        }
+        if self.version == Version::V2 {
+            let auth = advert.v2_auth_data_mut();
+            match self.auth {
+                Auth::None => auth.fill(0),
+                Auth::Simple(password) => auth.copy_from_slice(&password),
+            }
+        }
+    }
+}

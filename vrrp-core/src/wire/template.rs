@@ -1,0 +1,191 @@
+//! [`AdvertTemplate`]: an advert encoded once and re-sent by copy.
+//!
+//! A master sends the same advert every interval: only the priority (0 when it resigns, or a
+//! tracker moved it) and, for v3, the destination in the checksum's pseudo-header can differ
+//! between two sends. keepalived builds its packet once and patches it likewise. The template
+//! holds the encoded message and the one's-complement sum of its constant part, so a send is a
+//! copy, one byte and an incremental checksum (RFC 1624): the same bytes as
+//! [`AdvertRepr::emit`] at a fraction of the cost.
+
+use std::net::IpAddr;
+
+use super::advert::Advert;
+use super::{checksum, AdvertRepr, Family, Version, WireError};
+
+/// An advert of one virtual router, ready to be sent with any priority to any destination of
+/// its family. Built once from the router's configuration; see the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertTemplate {
+    /// The message with Priority and Checksum zero.
+    bytes: Box<[u8]>,
+    version: Version,
+    family: Family,
+    /// Unfolded checksum sum of `bytes` and, for v3, of the pseudo-header's source, protocol
+    /// and length: everything but the priority and the destination.
+    partial: u64,
+}
+
+impl AdvertTemplate {
+    /// Encodes `repr` (its `priority` is ignored: each send names one) as sent from `src`.
+    ///
+    /// Fails on the errors of [`AdvertRepr::check`] that do not depend on the destination.
+    pub fn new(repr: &AdvertRepr<'_>, src: IpAddr) -> Result<Self, WireError> {
+        let family = repr.check_from(src)?;
+        let mut bytes = vec![0u8; repr.message_len(family)].into_boxed_slice();
+        let mut advert = Advert::new_unchecked(&mut bytes[..]);
+        repr.write_fields(&mut advert);
+        advert.set_priority(0);
+        advert.set_checksum(0);
+        let mut partial = checksum::sum(&bytes);
+        if repr.version == Version::V3 {
+            partial += checksum::pseudo_header_from(src, bytes.len());
+        }
+        Ok(AdvertTemplate {
+            bytes,
+            version: repr.version,
+            family,
+            partial,
+        })
+    }
+
+    /// Length of the message, what [`AdvertTemplate::emit`] writes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Never true: an advert has at least its 8-byte header. For clippy's `len_without_is_empty`.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Writes the advert with `priority` for `dst` into `buf`, byte for byte what
+    /// [`AdvertRepr::emit`] writes for the same representation, source and destination.
+    /// Returns the bytes written.
+    pub fn emit(&self, priority: u8, dst: IpAddr, buf: &mut [u8]) -> Result<usize, WireError> {
+        let mut acc = self.partial + (u64::from(priority) << 8);
+        if self.version == Version::V3 {
+            if Family::of(&dst) != self.family {
+                return Err(WireError::MixedFamilies);
+            }
+            acc += checksum::address_sum(dst);
+        }
+        let len = self.bytes.len();
+        let have = buf.len();
+        let Some(out) = buf.get_mut(..len) else {
+            return Err(WireError::BufferTooSmall { need: len, have });
+        };
+        out.copy_from_slice(&self.bytes);
+        let mut advert = Advert::new_unchecked(out);
+        advert.set_priority(priority);
+        advert.set_checksum(!checksum::fold(acc));
+        Ok(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Auth;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn v4(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+    }
+
+    fn v6(last: u16) -> IpAddr {
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last))
+    }
+
+    /// Compares the template with `emit` for a few priorities and destinations.
+    fn assert_same(repr: AdvertRepr<'_>, src: IpAddr, dsts: &[IpAddr]) {
+        let template = AdvertTemplate::new(&repr, src).unwrap();
+        for priority in [0, 1, 100, 254, 255] {
+            for &dst in dsts {
+                let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+                let want = AdvertRepr { priority, ..repr }.emit(&mut a, src, dst);
+                let got = template.emit(priority, dst, &mut b);
+                assert_eq!(got, want, "{priority} {dst}");
+                assert_eq!(a, b, "{priority} {dst}");
+            }
+        }
+    }
+
+    #[test]
+    fn matches_emit_v3_ipv4() {
+        let vips = [v4(100), IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7))];
+        let repr = AdvertRepr {
+            version: Version::V3,
+            vrid: 7,
+            priority: 100,
+            interval_cs: 1,
+            auth: Auth::None,
+            addresses: &vips,
+        };
+        let dsts = [IpAddr::V4(super::super::MULTICAST_V4), v4(2), v4(255)];
+        assert_same(repr, v4(1), &dsts);
+    }
+
+    #[test]
+    fn matches_emit_v3_ipv6() {
+        let vips = [v6(0x100), v6(0xffff)];
+        let repr = AdvertRepr {
+            version: Version::V3,
+            vrid: 255,
+            priority: 100,
+            interval_cs: 4095,
+            auth: Auth::None,
+            addresses: &vips,
+        };
+        let dsts = [IpAddr::V6(super::super::MULTICAST_V6), v6(2)];
+        assert_same(repr, v6(1), &dsts);
+    }
+
+    #[test]
+    fn matches_emit_v2_with_password() {
+        let vips = [v4(100)];
+        let repr = AdvertRepr {
+            version: Version::V2,
+            vrid: 1,
+            priority: 100,
+            interval_cs: 300,
+            auth: Auth::simple(b"secret"),
+            addresses: &vips,
+        };
+        assert_same(
+            repr,
+            v4(1),
+            &[IpAddr::V4(super::super::MULTICAST_V4), v4(9)],
+        );
+    }
+
+    #[test]
+    fn rejects_what_emit_rejects() {
+        let vips = [v4(100)];
+        let repr = AdvertRepr {
+            version: Version::V3,
+            vrid: 1,
+            priority: 100,
+            interval_cs: 100,
+            auth: Auth::None,
+            addresses: &vips,
+        };
+        assert_eq!(
+            AdvertTemplate::new(&AdvertRepr { vrid: 0, ..repr }, v4(1)),
+            Err(WireError::ZeroVrid)
+        );
+        assert_eq!(
+            AdvertTemplate::new(&repr, v6(1)),
+            Err(WireError::MixedFamilies)
+        );
+        let template = AdvertTemplate::new(&repr, v4(1)).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            template.emit(100, v6(2), &mut buf),
+            Err(WireError::MixedFamilies)
+        );
+        assert_eq!(
+            template.emit(100, v4(2), &mut buf[..11]),
+            Err(WireError::BufferTooSmall { need: 12, have: 11 })
+        );
+    }
+}
