@@ -30,7 +30,7 @@ for k in "$KIND_A" "$KIND_B"; do
 done
 case $MODE in dr | nat) ;; *) usage ;; esac
 
-LBD=${LBD_BIN:-${CARGO_TARGET_DIR:-/work/target/e2e}/debug/lbd}
+LBD=${LBD_BIN:-${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}/debug/lbd}
 PY=/usr/bin/python3 # not a pyenv shim: $HOME is read-only in the VM
 VIP=192.0.2.100
 VIP_IN=198.51.100.254 # NAT only: the real servers' gateway

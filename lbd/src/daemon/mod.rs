@@ -3,6 +3,7 @@
 //! * [`plan`]: configuration model -> what to run (interfaces and addresses resolved).
 //! * [`runtime`]: the loop; applies the engines' events (VIPs, announcements, scripts).
 //! * [`unit`]: a sync group or a lone router behind one interface.
+//! * [`virtual_servers`]: health checks driving IPVS (adopt, apply, reload, stop).
 //! * [`tracking`], [`timers`], [`signals`], [`drops`], [`logmsg`], [`dump`]: its parts.
 //! * [`sys`]: sockets, netlink, scripts, files.
 

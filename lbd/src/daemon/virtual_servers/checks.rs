@@ -8,7 +8,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use healthcheck::spec::{DnsConfig, MiscConfig, PingConfig, TcpConfig, DEFAULT_CONNECT_TIMEOUT};
+use healthcheck::http::{HttpProtocol, StatusCodes};
+use healthcheck::spec::{
+    DnsConfig, HttpConfig, MiscConfig, PingConfig, TcpConfig, UrlCheck, DEFAULT_CONNECT_TIMEOUT,
+};
 use healthcheck::{CheckKind, CheckSpec, Endpoint, Timing};
 
 use crate::config::{Checker, CheckerKind, DnsType};
@@ -19,11 +22,13 @@ use crate::config::{Checker, CheckerKind, DnsType};
 pub struct Unsupported(pub &'static str);
 
 /// The check for `checker` of the real server at `rs`, in a virtual server polling every
-/// `delay_loop`; `alpha` is the effective alpha mode (checker's, else the virtual server's).
+/// `delay_loop` with `virtualhost`; `alpha` is the effective alpha mode (checker's, else the
+/// virtual server's).
 pub fn spec(
     checker: &Checker,
     rs: SocketAddr,
     delay_loop: Duration,
+    virtualhost: Option<&str>,
     alpha: bool,
 ) -> Result<CheckSpec, Unsupported> {
     let c = &checker.common;
@@ -72,7 +77,17 @@ pub fn spec(
             Timing::dns(delay_loop),
         ),
         CheckerKind::Http(h) if h.tls => return Err(Unsupported("SSL_GET")),
-        CheckerKind::Http(_) => return Err(Unsupported("HTTP_GET")),
+        CheckerKind::Http(h) => (
+            CheckKind::Http(HttpConfig {
+                endpoint,
+                connect_timeout,
+                urls: h.urls.iter().map(url).collect::<Result<_, _>>()?,
+                virtualhost: h.virtualhost.clone().or(virtualhost.map(str::to_owned)),
+                protocol: HttpProtocol::default(),
+                tls: None,
+            }),
+            Timing::http(delay_loop),
+        ),
         CheckerKind::Smtp(_) => return Err(Unsupported("SMTP_CHECK")),
         CheckerKind::Udp(_) => return Err(Unsupported("UDP_CHECK")),
         CheckerKind::File(_) => return Err(Unsupported("FILE_CHECK")),
@@ -85,6 +100,31 @@ pub fn spec(
         .with_warmup(c.warmup.unwrap_or(base.warmup))
         .with_alpha(alpha);
     Ok(CheckSpec { kind, timing })
+}
+
+fn url(u: &crate::config::UrlCheck) -> Result<UrlCheck, Unsupported> {
+    let status_codes = if u.status_codes.is_empty() {
+        None
+    } else {
+        let text: Vec<String> = u
+            .status_codes
+            .iter()
+            .map(|(lo, hi)| format!("{lo}-{hi}"))
+            .collect();
+        Some(
+            text.join(" ")
+                .parse::<StatusCodes>()
+                .map_err(|_| Unsupported("HTTP_GET status_code outside 100-999"))?,
+        )
+    };
+    Ok(UrlCheck {
+        path: u.path.clone(),
+        digest: u
+            .digest
+            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect()),
+        status_codes,
+        virtualhost: u.virtualhost.clone(),
+    })
 }
 
 fn record_type(t: DnsType) -> healthcheck::dns::RecordType {
@@ -117,7 +157,7 @@ mod tests {
     #[test]
     fn tcp_check_defaults_to_the_real_server_and_the_vs_delay_loop() {
         let (c, dl) = checker("TCP_CHECK {\n connect_port 8080\n retry 4\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, false).unwrap();
+        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false).unwrap();
         let CheckKind::Tcp(t) = &s.kind else {
             panic!("{s:?}")
         };
@@ -129,16 +169,37 @@ mod tests {
     }
 
     #[test]
-    fn misc_check_has_no_retry_by_default_and_http_is_refused() {
+    fn misc_check_has_no_retry_by_default_and_ssl_is_refused() {
         let (c, dl) = checker("MISC_CHECK {\n misc_path \"/bin/true\"\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, true).unwrap();
+        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, true).unwrap();
         assert!(matches!(s.kind, CheckKind::Misc(_)));
         assert_eq!(s.timing.retry, 0);
         assert!(s.timing.alpha);
-        let (c, dl) = checker("HTTP_GET {\n url {\n path /\n }\n }");
+        let (c, dl) = checker("SSL_GET {\n url {\n path /\n }\n }");
         assert_eq!(
-            spec(&c, "198.51.100.1:80".parse().unwrap(), dl, false),
-            Err(Unsupported("HTTP_GET"))
+            spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false),
+            Err(Unsupported("SSL_GET"))
         );
+    }
+
+    #[test]
+    fn http_get_takes_the_virtual_server_virtualhost_and_the_url_status_codes() {
+        let (c, dl) = checker("HTTP_GET {\n url {\n path /health\n status_code 200-204\n }\n }");
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            Some("www"),
+            false,
+        )
+        .unwrap();
+        let CheckKind::Http(h) = &s.kind else {
+            panic!("{s:?}")
+        };
+        assert_eq!(h.virtualhost.as_deref(), Some("www"));
+        assert_eq!(h.urls[0].path, "/health");
+        let codes = h.urls[0].status_codes.as_ref().unwrap();
+        assert!(codes.contains(204) && !codes.contains(205));
+        assert_eq!(s.timing.delay_before_retry, Duration::from_secs(3));
     }
 }

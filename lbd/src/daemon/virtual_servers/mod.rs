@@ -48,8 +48,9 @@ pub struct VirtualServers {
     programmed: Table,
     /// The running check of each checker, by the reference it reports under.
     checks: HashMap<CheckerRef, CheckId>,
-    /// Each virtual server's `delay_loop`, in configuration order (the specs do not carry it).
-    delay_loops: Vec<Duration>,
+    /// Each virtual server's `delay_loop` and `virtualhost`, in configuration order (the
+    /// specs do not carry them): its checkers' defaults.
+    defaults: Vec<(Duration, Option<String>)>,
     remove_on_stop: bool,
 }
 
@@ -98,7 +99,7 @@ impl VirtualServers {
             lvs,
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
             checks: HashMap::new(),
-            delay_loops: cfg.virtual_servers.iter().map(|v| v.delay_loop).collect(),
+            defaults: check_defaults(cfg),
             remove_on_stop,
         };
         vs.apply(
@@ -148,7 +149,7 @@ impl VirtualServers {
     ) -> Result<(), VsError> {
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
-        self.delay_loops = cfg.virtual_servers.iter().map(|v| v.delay_loop).collect();
+        self.defaults = check_defaults(cfg);
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // Subscribe the new reference before dropping the old one, so a kept check never
@@ -286,11 +287,12 @@ impl VirtualServers {
         let spec = self.lvs.specs().nth(vs)?;
         let rs_spec = spec.real_servers.get(rs)?;
         let checker = rs_spec.checkers.get(usize::from(r.checker))?;
-        let delay_loop = self.delay_loops.get(vs).copied()?;
+        let (delay_loop, virtualhost) = self.defaults.get(vs)?;
         let check = match checks::spec(
             &checker.config,
             rs_spec.dest.addr,
-            delay_loop,
+            *delay_loop,
+            virtualhost.as_deref(),
             checker.alpha,
         ) {
             Ok(c) => c,
@@ -311,6 +313,13 @@ impl VirtualServers {
             }
         }
     }
+}
+
+fn check_defaults(cfg: &Config) -> Vec<(Duration, Option<String>)> {
+    cfg.virtual_servers
+        .iter()
+        .map(|v| (v.delay_loop, v.virtualhost.clone()))
+        .collect()
 }
 
 fn notice(n: Notice, scripts: &mut Vec<String>) {
