@@ -191,9 +191,15 @@ fn parse_status_line(line: &[u8]) -> Result<u16, HeadError> {
     {
         return Err(HeadError::BadStatusLine);
     }
-    Ok(code[..3]
+    let status = code[..3]
         .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0')))
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    // RFC 9110 §15: a status code is three digits, the first 1-5; 600-999 are tolerated
+    // as private use, 000-099 are not status codes at all (found by the http_response fuzzer).
+    if status < 100 {
+        return Err(HeadError::BadStatusLine);
+    }
+    Ok(status)
 }
 
 fn is_token_char(b: u8) -> bool {
@@ -435,6 +441,14 @@ mod tests {
             parse_response_head(b"HTTP/1.1 2x0 OK\r\n\r\n"),
             Err(HeadError::BadStatusLine)
         );
+        // Fuzz regression (fuzz/regressions/http_response): 000-099 are not status codes.
+        for line in [
+            &b"HTTP/1.1 000 OK\r\n\r\n"[..],
+            b"HTTP/1.1 002 OK\r\n\r\n",
+            b"HTTP/1.0 099\r\n\r\n",
+        ] {
+            assert_eq!(parse_response_head(line), Err(HeadError::BadStatusLine));
+        }
         assert_eq!(
             parse_response_head(b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n"),
             Err(HeadError::BadHeader)
