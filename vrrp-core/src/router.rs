@@ -371,6 +371,23 @@ impl VirtualRouter {
         Ok(())
     }
 
+    /// Reports a weighted value for tracker `id` (keepalived's `track_file`): it adds
+    /// `weight * value` to the priority; weight 0 with a non-zero value, or a product below
+    /// -253, is FAULT. [`Self::set_tracker`] returns the tracker to up/down.
+    pub fn set_tracker_value(
+        &mut self,
+        now: Instant,
+        id: TrackerId,
+        value: i32,
+    ) -> Result<(), UnknownTracker> {
+        if !self.trackers.set_value(id, value)? {
+            return Ok(());
+        }
+        self.on_tracker_change(now);
+        self.rearm();
+        Ok(())
+    }
+
     fn on_tracker_change(&mut self, now: Instant) {
         let old = self.priority;
         self.priority = self.trackers.effective_priority(self.cfg.priority);

@@ -129,6 +129,22 @@ impl SyncGroup {
         Ok(())
     }
 
+    /// [`VirtualRouter::set_tracker_value`] for one member, then the group rule.
+    pub fn set_tracker_value(
+        &mut self,
+        now: Instant,
+        member: usize,
+        id: TrackerId,
+        value: i32,
+    ) -> Result<(), SyncGroupError> {
+        self.members
+            .get_mut(member)
+            .ok_or(SyncGroupError::UnknownMember(member))?
+            .set_tracker_value(now, id, value)?;
+        self.reconcile(now);
+        Ok(())
+    }
+
     /// Stops every member (masters send priority 0).
     pub fn shutdown(&mut self, now: Instant) {
         for m in &mut self.members {

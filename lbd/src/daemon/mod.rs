@@ -15,6 +15,7 @@ pub mod pidfile;
 pub mod plan;
 pub mod runtime;
 pub mod signals;
+pub mod smtp_alert;
 pub mod sys;
 pub mod timers;
 pub mod tracking;

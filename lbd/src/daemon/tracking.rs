@@ -78,10 +78,9 @@ fn parse_value(text: &str) -> i64 {
 
 /// What a track file value means for the engine's up/down trackers.
 ///
-/// keepalived multiplies the value by the weight; the engine's trackers are on/off with a
-/// fixed weight, so a non-zero value counts as "one weight": with weight 0 (or a negative
-/// weight) a non-zero value is the failure (FAULT / priority lowered), with a positive weight
-/// a non-zero value is the success that raises the priority.
+/// The engine is then given the value itself (`set_tracker_value`: keepalived's
+/// `weight * value`); this up/down reading only seeds the router before that, so that a
+/// weight-0 file with a non-zero value starts in FAULT.
 pub fn file_state(value: i64, weight: i16) -> TrackerState {
     match (value != 0, weight > 0) {
         (false, false) | (true, true) => TrackerState::Up,

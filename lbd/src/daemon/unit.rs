@@ -67,6 +67,22 @@ impl Engine {
         }
     }
 
+    /// A `track_file` value (`weight * value` on the priority).
+    pub fn set_tracker_value(
+        &mut self,
+        now: Instant,
+        member: usize,
+        id: TrackerId,
+        value: i32,
+    ) -> Result<(), SyncGroupError> {
+        match self {
+            Engine::Single(r) => r
+                .set_tracker_value(now, id, value)
+                .map_err(SyncGroupError::from),
+            Engine::Group(g) => g.set_tracker_value(now, member, id, value),
+        }
+    }
+
     pub fn shutdown(&mut self, now: Instant) {
         match self {
             Engine::Single(r) => r.shutdown(now),

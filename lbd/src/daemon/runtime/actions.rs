@@ -37,6 +37,9 @@ impl Runtime {
                     priority,
                 );
                 self.vs_follow_vrrp(name, to);
+                if self.wants_instance_mail(name) {
+                    self.smtp_alert(crate::daemon::smtp_alert::Subject::Instance(name), to);
+                }
             }
             Event::AddVips => {
                 tracing::info!("({name}) setting VIPs.");
@@ -179,6 +182,30 @@ impl Runtime {
         }
         let (notify, group) = (unit.plan.group_notify.clone(), group.clone());
         self.notify(&notify, sys::script::NotifyKind::Group, &group, state, 0);
+        let mail = self
+            .config
+            .sync_groups
+            .iter()
+            .any(|g| g.name == group && g.smtp_alert);
+        if mail {
+            self.smtp_alert(crate::daemon::smtp_alert::Subject::Group(&group), state);
+        }
+    }
+
+    /// keepalived mails about an instance that says `smtp_alert`, unless its sync group
+    /// already mails about the group as a whole.
+    fn wants_instance_mail(&self, name: &str) -> bool {
+        let own = self
+            .config
+            .instances
+            .iter()
+            .any(|i| i.name == name && i.smtp_alert);
+        let by_group = self
+            .config
+            .sync_groups
+            .iter()
+            .any(|g| g.smtp_alert && g.members.iter().any(|m| m == name));
+        own && !by_group
     }
 
     pub(super) fn spawn_script(

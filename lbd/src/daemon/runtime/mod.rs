@@ -10,6 +10,7 @@
 mod actions;
 mod operate;
 mod reconcile;
+mod smtp;
 mod tracked;
 mod virtual_servers;
 
@@ -62,6 +63,8 @@ enum TimerKey {
     ScriptDeadline(usize),
     /// Time to read a track file.
     File(TrackerId),
+    /// An SMTP alert's `smtp_connect_timeout` (by its token).
+    Smtp(usize),
     /// Watchdog ping or an operator connection's deadline ([`crate::ops`]).
     Ops,
 }
@@ -168,6 +171,9 @@ pub struct Runtime {
     ops: crate::ops::Ops,
     /// Health checks and IPVS ([`virtual_servers`]).
     vs: virtual_servers::Sides,
+    /// `smtp_alert` mails being delivered ([`smtp`]).
+    smtp: HashMap<Token, smtp::Delivery>,
+    next_smtp: usize,
 }
 
 impl Runtime {
@@ -215,6 +221,8 @@ impl Runtime {
             reloads: 0,
             ops: crate::ops::Ops::disabled(),
             vs: virtual_servers::Sides::default(),
+            smtp: HashMap::new(),
+            next_smtp: 0,
         })
     }
 
@@ -244,6 +252,7 @@ impl Runtime {
                     MONITOR => self.on_netlink(now),
                     t if crate::ops::owns(t) => self.on_ops(t, now),
                     t if self.vs_owns(t) => self.on_vs_token(t, now),
+                    t if smtp::owns(t) => self.on_smtp(t),
                     Token(t) if t >= SCRIPT_BASE => self.on_script_exit(Token(t), now),
                     Token(t) if t >= SOCKET_BASE => self.on_socket(t - SOCKET_BASE, now),
                     _ => {}
@@ -298,6 +307,7 @@ impl Runtime {
                     }
                 }
                 TimerKey::File(id) => self.poll_track_file(id, now),
+                TimerKey::Smtp(t) => self.smtp_timeout(t),
                 TimerKey::Ops => self.ops_timer(now),
             }
         }

@@ -102,7 +102,17 @@ impl Runtime {
                 .map(|m| m.router_config(|b| self.binding_state(b)))
                 .collect();
             match Engine::new(up.group.is_some(), configs, now) {
-                Ok(engine) => {
+                Ok(mut engine) => {
+                    // Track files weigh by their value, not just up/down.
+                    for (m, plan) in up.members.iter().enumerate() {
+                        for b in &plan.bindings {
+                            if let Some(v) = self.binding_value(b) {
+                                if let Err(e) = engine.set_tracker_value(now, m, b.id, v) {
+                                    tracing::error!("({}) tracker update: {e}", plan.name);
+                                }
+                            }
+                        }
+                    }
                     let members = up
                         .members
                         .iter()

@@ -92,6 +92,18 @@ impl Runtime {
         }
     }
 
+    /// The weighted value a `track_file` binding reports (keepalived multiplies it by the
+    /// weight); `None` for objects that are only up or down.
+    pub(super) fn binding_value(&self, b: &Binding) -> Option<i32> {
+        match self.trackers.get(&b.id).map(|t| &t.kind) {
+            Some(TrackedKind::File { value, .. }) => {
+                let clamped = (*value).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+                Some(i32::try_from(clamped).unwrap_or_default())
+            }
+            _ => None,
+        }
+    }
+
     /// The state the engine must be told for `binding`.
     pub(super) fn binding_state(&self, b: &Binding) -> TrackerState {
         let state = match self.trackers.get(&b.id).map(|t| &t.kind) {
@@ -121,8 +133,11 @@ impl Runtime {
             let mut touched = false;
             for (m, plan) in unit.plan.members.iter().enumerate() {
                 for b in plan.bindings.iter().filter(|b| b.id == id) {
-                    let state = self.binding_state(b);
-                    if let Err(e) = unit.engine.set_tracker(now, m, id, state) {
+                    let result = match self.binding_value(b) {
+                        Some(v) => unit.engine.set_tracker_value(now, m, id, v),
+                        None => unit.engine.set_tracker(now, m, id, self.binding_state(b)),
+                    };
+                    if let Err(e) = result {
                         tracing::error!("({}) tracker update: {e}", plan.name);
                     }
                     touched = true;
