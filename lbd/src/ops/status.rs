@@ -380,4 +380,41 @@ mod tests {
         let json = serde_json::to_string(&st).unwrap();
         assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), st);
     }
+
+    #[test]
+    fn text_lists_virtual_servers_with_quorum_and_checks() {
+        let st = Status {
+            format: FORMAT_VERSION,
+            version: "0.1.0".into(),
+            pid: 1,
+            config_file: "lbd.conf".into(),
+            started_at_ms: 0,
+            reloads: 0,
+            instances: vec![],
+            not_running: vec![],
+            dropped: BTreeMap::new(),
+            virtual_servers: Some(vec![VirtualServerStatus {
+                service: "[192.0.2.100]:tcp:80".into(),
+                scheduler: "wrr".into(),
+                quorum_up: false,
+                real_servers: vec![RealServerStatus {
+                    address: "198.51.100.2:8002".into(),
+                    up: false,
+                    weight: 2,
+                    last_check: Some("TCP_CHECK down: refused".into()),
+                }],
+            }]),
+        };
+        let text = st.render_text(0);
+        assert!(
+            text.contains("  [192.0.2.100]:tcp:80 (wrr), quorum down\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("198.51.100.2:8002        DOWN weight 2     TCP_CHECK down: refused"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&st).unwrap();
+        assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), st);
+    }
 }
