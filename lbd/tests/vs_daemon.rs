@@ -520,3 +520,81 @@ fn http_get_puts_a_server_in_and_takes_it_out() {
         "Removing service [{RS2}]:tcp:{PORT2} from VS [192.0.2.100]:tcp:80"
     )));
 }
+
+/// `GET /metrics` on `addr`, the body.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// `lbd status --json` against the test's daemon.
+fn status_json(s: &Scratch) -> serde_json::Value {
+    let out = Command::new(LBD)
+        .args(["status", "--json", "--socket"])
+        .arg(s.path("status.sock"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn status_and_metrics_report_the_virtual_servers() {
+    if !kernel() {
+        return;
+    }
+    let s = Scratch::new("ops");
+    fs::write(s.path("lbd.conf"), config(2)).unwrap();
+    let _l1 = listen(RS1, PORT1);
+    let metrics = "127.0.0.1:9461";
+    let d = Daemon::start(&s, &["-C", "--metrics", metrics]);
+    // RS2 has no listener: its check fails and it leaves the table.
+    wait_for(&d, &both(2)[..1], 10);
+
+    let st = status_json(&s);
+    let vs = st["virtual_servers"]
+        .as_array()
+        .expect("virtual servers reported");
+    assert_eq!(vs.len(), 1, "{st}");
+    assert_eq!(vs[0]["service"], "[192.0.2.100]:tcp:80", "{st}");
+    assert_eq!(vs[0]["scheduler"], "wrr", "{st}");
+    let rs = vs[0]["real_servers"].as_array().unwrap();
+    assert_eq!(rs[0]["address"], format!("{RS1}:{PORT1}"), "{st}");
+    assert_eq!(rs[0]["up"], true, "{st}");
+    assert_eq!(rs[1]["address"], format!("{RS2}:{PORT2}"), "{st}");
+    assert_eq!(rs[1]["up"], false, "{st}");
+    assert_eq!(rs[1]["weight"], 2, "{st}");
+    let last = rs[1]["last_check"].as_str().unwrap_or_default();
+    assert!(last.starts_with("TCP_CHECK down"), "{st}");
+
+    let body = scrape(metrics);
+    let rs2 = format!(
+        "virtual_server=\"[192.0.2.100]:tcp:80\",real_server=\"{RS2}:{PORT2}\",checker=\"TCP_CHECK\""
+    );
+    assert!(
+        body.contains(&format!(
+            "lbd_check_results_total{{{rs2},result=\"failure\"}} 1"
+        )),
+        "{body}"
+    );
+    assert!(body.contains(&format!("lbd_check_up{{{rs2}}} 0")), "{body}");
+    assert!(
+        body.contains("lbd_ipvs_requests_total{operation=\"batch\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("lbd_ipvs_apply_duration_seconds_count{operation=\"batch\"}"),
+        "{body}"
+    );
+}

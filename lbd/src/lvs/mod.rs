@@ -17,6 +17,7 @@ pub mod desired;
 pub mod names;
 pub mod plan;
 pub mod reload;
+pub mod report;
 pub mod state;
 
 pub use adopt::{adopt, Adoption};

@@ -96,15 +96,19 @@ pub struct CheckObservation<'a> {
     /// `HTTP_GET`, `TCP_CHECK`, `MISC_CHECK`, ...
     pub checker: &'a str,
     pub success: bool,
-    /// From sending the probe to the verdict.
-    pub latency: Duration,
+    /// From sending the probe to the verdict; `None` when the reporter does not measure it
+    /// (the daemon's healthcheck events carry none), so nothing is observed rather than a
+    /// made-up value.
+    pub latency: Option<Duration>,
 }
 
 /// One attempt to apply a change to the kernel's IPVS table.
 #[derive(Debug, Clone, Copy)]
 pub struct IpvsApply<'a> {
-    /// `add_service`, `edit_dest`, ... (a small fixed set: it becomes a label).
+    /// `add_service`, `edit_dest`, `batch` ... (a small fixed set: it becomes a label).
     pub operation: &'static str,
+    /// Netlink requests the attempt carried (1 for a single request, more for a batch).
+    pub requests: usize,
     /// `None` on success, else a short fixed error label (`exists`, `no_such_service`, `io`).
     pub error: Option<&'a str>,
     pub duration: Duration,
@@ -113,6 +117,7 @@ pub struct IpvsApply<'a> {
 #[derive(Debug, Clone)]
 struct IpvsSeries {
     duration: Histogram,
+    requests: u64,
     /// By error label.
     errors: BTreeMap<String, u64>,
 }
@@ -144,16 +149,20 @@ impl Metrics {
             s.failure += 1;
         }
         s.last_up = o.success;
-        s.latency.observe(o.latency);
+        if let Some(l) = o.latency {
+            s.latency.observe(l);
+        }
     }
 
-    /// Hook for the virtual-server side: call once per IPVS netlink request.
+    /// Hook for the virtual-server side: call once per IPVS apply (a request or a batch).
     pub fn record_ipvs_apply(&mut self, a: IpvsApply<'_>) {
         let s = self.ipvs.entry(a.operation).or_insert_with(|| IpvsSeries {
             duration: Histogram::new(IPVS_BUCKETS),
+            requests: 0,
             errors: BTreeMap::new(),
         });
         s.duration.observe(a.duration);
+        s.requests += u64::try_from(a.requests).unwrap_or(u64::MAX);
         if let Some(e) = a.error {
             *s.errors.entry(e.to_owned()).or_insert(0) += 1;
         }
@@ -203,12 +212,16 @@ impl Metrics {
             let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
             w.sample("", &v, u64::from(s.last_up));
         }
+        // Only series with a measured latency: the daemon's health events carry none.
+        if self.checks.values().all(|s| s.latency.count == 0) {
+            return;
+        }
         w.family(
             "lbd_check_latency_seconds",
             Kind::Histogram,
             "Health check latency, probe to verdict.",
         );
-        for (k, s) in &self.checks {
+        for (k, s) in self.checks.iter().filter(|(_, s)| s.latency.count > 0) {
             let l = labels(k);
             let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
             s.latency.write(w, &v);
@@ -226,6 +239,14 @@ impl Metrics {
         );
         for (op, s) in &self.ipvs {
             s.duration.write(w, &[("operation", op)]);
+        }
+        w.family(
+            "lbd_ipvs_requests_total",
+            Kind::Counter,
+            "IPVS netlink requests sent, by operation.",
+        );
+        for (op, s) in &self.ipvs {
+            w.sample("", &[("operation", op)], s.requests);
         }
         if self.ipvs.values().all(|s| s.errors.is_empty()) {
             return;
@@ -436,6 +457,21 @@ mod tests {
     }
 
     #[test]
+    fn check_without_latency_has_no_histogram() {
+        let mut m = Metrics::default();
+        m.record_check(CheckObservation {
+            virtual_server: "192.0.2.10:80/tcp",
+            real_server: "198.51.100.1:80",
+            checker: "TCP_CHECK",
+            success: false,
+            latency: None,
+        });
+        let text = m.render(&empty_status());
+        assert!(text.contains("lbd_check_up{"), "{text}");
+        assert!(!text.contains("lbd_check_latency_seconds"), "{text}");
+    }
+
+    #[test]
     fn check_and_ipvs_hooks() {
         let mut m = Metrics::default();
         for (ok, ms) in [(true, 3), (false, 40), (true, 7)] {
@@ -444,11 +480,12 @@ mod tests {
                 real_server: "198.51.100.1:80",
                 checker: "HTTP_GET",
                 success: ok,
-                latency: Duration::from_millis(ms),
+                latency: Some(Duration::from_millis(ms)),
             });
         }
         m.record_ipvs_apply(IpvsApply {
             operation: "add_dest",
+            requests: 1,
             error: Some("exists"),
             duration: Duration::from_micros(300),
         });
@@ -476,6 +513,7 @@ mod tests {
         assert!(text.contains(&format!("lbd_check_latency_seconds_count{{{rs}}} 3\n")));
         assert!(text
             .contains("lbd_ipvs_apply_errors_total{operation=\"add_dest\",error=\"exists\"} 1\n"));
+        assert!(text.contains("lbd_ipvs_requests_total{operation=\"add_dest\"} 1\n"));
         assert!(
             text.contains(
                 "lbd_ipvs_apply_duration_seconds_bucket{operation=\"add_dest\",le=\"0.0005\"} 1\n"

@@ -27,8 +27,8 @@ pub struct Status {
     /// Packets dropped on receive, by reason label (vrrp-core's `RxError` labels, plus
     /// `own_advert`, `unknown_vrid`, `truncated`, `io_error`), all instances together.
     pub dropped: BTreeMap<String, u64>,
-    /// The virtual-server side. `None`: this process does not manage virtual servers (the
-    /// LVS side reports here once it runs in the loop; see [`VirtualServerStatus`]).
+    /// The virtual-server side. `None`: this process does not manage virtual servers
+    /// (VRRP only, or a configuration without any).
     pub virtual_servers: Option<Vec<VirtualServerStatus>>,
 }
 
@@ -115,14 +115,17 @@ pub struct Counters {
     pub ip_malformed: u64,
 }
 
-/// One virtual server with its real servers, as the LVS side will report it. The VRRP-only
-/// daemon never fills it: [`Status::virtual_servers`] stays `None` until the virtual-server
-/// side runs in the loop and builds these from its own state.
+/// One virtual server with its real servers, as the LVS side reports it (built from its
+/// health state by `crate::lvs::report`). A VRRP-only daemon has none:
+/// [`Status::virtual_servers`] is then `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VirtualServerStatus {
     /// `192.0.2.10:80/tcp`, `fwmark 1`.
     pub service: String,
     pub scheduler: String,
+    /// Whether the live real servers' weights reach the configured quorum (a sorry server,
+    /// if any, serves while they do not).
+    pub quorum_up: bool,
     pub real_servers: Vec<RealServerStatus>,
 }
 
@@ -183,7 +186,13 @@ impl Status {
             }
             Some(vs) => {
                 for v in vs {
-                    let _ = writeln!(s, "  {} ({})", v.service, v.scheduler);
+                    let _ = writeln!(
+                        s,
+                        "  {} ({}), quorum {}",
+                        v.service,
+                        v.scheduler,
+                        if v.quorum_up { "up" } else { "down" }
+                    );
                     for r in &v.real_servers {
                         let _ = writeln!(
                             s,
@@ -366,6 +375,43 @@ mod tests {
         assert!(text.contains("(not managed by this daemon)"), "{text}");
         assert!(
             text.contains("VI_2         NOT RUNNING: no interface"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&st).unwrap();
+        assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), st);
+    }
+
+    #[test]
+    fn text_lists_virtual_servers_with_quorum_and_checks() {
+        let st = Status {
+            format: FORMAT_VERSION,
+            version: "0.1.0".into(),
+            pid: 1,
+            config_file: "lbd.conf".into(),
+            started_at_ms: 0,
+            reloads: 0,
+            instances: vec![],
+            not_running: vec![],
+            dropped: BTreeMap::new(),
+            virtual_servers: Some(vec![VirtualServerStatus {
+                service: "[192.0.2.100]:tcp:80".into(),
+                scheduler: "wrr".into(),
+                quorum_up: false,
+                real_servers: vec![RealServerStatus {
+                    address: "198.51.100.2:8002".into(),
+                    up: false,
+                    weight: 2,
+                    last_check: Some("TCP_CHECK down: refused".into()),
+                }],
+            }]),
+        };
+        let text = st.render_text(0);
+        assert!(
+            text.contains("  [192.0.2.100]:tcp:80 (wrr), quorum down\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("198.51.100.2:8002        DOWN weight 2     TCP_CHECK down: refused"),
             "{text}"
         );
         let json = serde_json::to_string(&st).unwrap();

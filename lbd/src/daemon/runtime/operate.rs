@@ -62,8 +62,7 @@ impl Runtime {
             drops: &self.drops,
             reloads: self.reloads,
             config_path: &self.config_path,
-            // Extension point: the LVS side fills this once it reports its state here.
-            virtual_servers: None,
+            virtual_servers: self.vs_status(),
         })
     }
 }

@@ -56,9 +56,15 @@ impl Runtime {
             remove_on_stop,
             Instant::now(),
             &mut scripts,
+            &mut self.ops.metrics,
         )?;
         self.run_vs_scripts(scripts);
         Ok(())
+    }
+
+    /// The virtual servers for `lbd status`; `None` when they do not run here.
+    pub(super) fn vs_status(&self) -> Option<Vec<crate::ops::status::VirtualServerStatus>> {
+        self.vs.running.as_ref().map(VirtualServers::status)
     }
 
     pub(super) fn vs_owns(&self, token: Token) -> bool {
@@ -68,7 +74,7 @@ impl Runtime {
     pub(super) fn on_vs_token(&mut self, token: Token, now: Instant) {
         let mut scripts = Vec::new();
         if let Some(vs) = self.vs.running.as_mut() {
-            vs.on_token(token, now, &mut scripts);
+            vs.on_token(token, now, &mut scripts, &mut self.ops.metrics);
         }
         self.run_vs_scripts(scripts);
     }
@@ -88,7 +94,7 @@ impl Runtime {
         }
         let mut scripts = Vec::new();
         if let Some(vs) = self.vs.running.as_mut() {
-            vs.on_timeout(now, &mut scripts);
+            vs.on_timeout(now, &mut scripts, &mut self.ops.metrics);
         }
         self.run_vs_scripts(scripts);
     }
@@ -99,7 +105,7 @@ impl Runtime {
         let mut scripts = Vec::new();
         match self.vs.running.as_mut() {
             Some(vs) => {
-                if let Err(e) = vs.reload(&self.config, now, &mut scripts) {
+                if let Err(e) = vs.reload(&self.config, now, &mut scripts, &mut self.ops.metrics) {
                     tracing::error!("{e}; keeping the running virtual servers");
                 }
             }
@@ -117,7 +123,7 @@ impl Runtime {
     pub(super) fn vs_stop(&mut self) {
         let mut scripts = Vec::new();
         if let Some(vs) = self.vs.running.as_mut() {
-            vs.stop(&mut scripts);
+            vs.stop(&mut scripts, &mut self.ops.metrics);
         }
         self.run_vs_scripts(scripts);
     }

@@ -21,7 +21,9 @@ use ipvs_sys::{Client, DaemonRole, Request, ServiceKey, Table};
 use crate::config::Config;
 use crate::lvs::desired::{self, DesiredError};
 use crate::lvs::state::StateError;
-use crate::lvs::{adopt, reload, CheckerRef, Lvs, Notice, Update};
+use crate::lvs::{adopt, reload, report, CheckerRef, Lvs, Notice, Update};
+use crate::ops::status::VirtualServerStatus;
+use crate::ops::{IpvsApply, Metrics};
 
 /// Why the virtual servers cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,9 @@ pub struct VirtualServers {
     /// Each virtual server's `delay_loop` and `virtualhost`, in configuration order (the
     /// specs do not carry them): its checkers' defaults.
     defaults: Vec<(Duration, Option<String>)>,
+    /// The last health result in words of each real server (by virtual and real server
+    /// index), for `lbd status`.
+    last_checks: HashMap<(u32, u32), String>,
     remove_on_stop: bool,
 }
 
@@ -74,6 +79,7 @@ impl VirtualServers {
         remove_on_stop: bool,
         now: Instant,
         scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
     ) -> Result<Option<Self>, VsError> {
         let specs = desired::specs(cfg)?;
         if specs.is_empty() {
@@ -100,6 +106,7 @@ impl VirtualServers {
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
             checks: HashMap::new(),
             defaults: check_defaults(cfg),
+            last_checks: HashMap::new(),
             remove_on_stop,
         };
         vs.apply(
@@ -109,6 +116,7 @@ impl VirtualServers {
                 requests: Vec::new(),
             },
             scripts,
+            metrics,
         );
         let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
         for r in refs {
@@ -128,15 +136,29 @@ impl VirtualServers {
     }
 
     /// A checker's socket or process is ready.
-    pub fn on_token(&mut self, token: Token, now: Instant, scripts: &mut Vec<String>) {
+    pub fn on_token(
+        &mut self,
+        token: Token,
+        now: Instant,
+        scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
+    ) {
         self.health.handle_token(token, now);
-        self.drain(scripts);
+        self.drain(scripts, metrics);
     }
 
     /// Runs the checks that are due.
-    pub fn on_timeout(&mut self, now: Instant, scripts: &mut Vec<String>) {
+    pub fn on_timeout(&mut self, now: Instant, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         self.health.handle_timeout(now);
-        self.drain(scripts);
+        self.drain(scripts, metrics);
+    }
+
+    /// The `lbd status` view: every virtual server with its quorum and real servers.
+    pub fn status(&self) -> Vec<VirtualServerStatus> {
+        report::status(&self.lvs, |vs, rs| {
+            let key = (u32::try_from(vs).ok()?, u32::try_from(rs).ok()?);
+            self.last_checks.get(&key).cloned()
+        })
     }
 
     /// Moves to `cfg`: unchanged checkers keep running with their state, IPVS gets only the
@@ -146,12 +168,21 @@ impl VirtualServers {
         cfg: &Config,
         now: Instant,
         scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
     ) -> Result<(), VsError> {
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
         self.defaults = check_defaults(cfg);
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
+        // A kept checker's last result follows its real server to the new indexes.
+        let mut last_checks = HashMap::new();
+        for (old, new) in &r.kept {
+            if let Some(text) = self.last_checks.get(&(old.vs, old.rs)) {
+                last_checks.insert((new.vs, new.rs), text.clone());
+            }
+        }
+        self.last_checks = last_checks;
         // Subscribe the new reference before dropping the old one, so a kept check never
         // loses its last subscriber (and with it its state).
         for (old, new) in &r.kept {
@@ -178,13 +209,13 @@ impl VirtualServers {
             }
         }
         self.checks = checks;
-        self.apply(r.update, scripts);
+        self.apply(r.update, scripts, metrics);
         Ok(())
     }
 
     /// SIGTERM: with `remove_on_stop`, every owned service goes (keepalived's behaviour, with
     /// its log lines and omega scripts); otherwise IPVS stays as programmed.
-    pub fn stop(&mut self, scripts: &mut Vec<String>) {
+    pub fn stop(&mut self, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         let update = self.lvs.shutdown(self.remove_on_stop);
         if !self.remove_on_stop {
             tracing::info!("IPVS: leaving the virtual servers in place");
@@ -192,7 +223,7 @@ impl VirtualServers {
         for n in update.notices {
             notice(n, scripts);
         }
-        self.send(&update.requests);
+        self.send(&update.requests, metrics);
         self.programmed = Table::new();
     }
 
@@ -219,10 +250,17 @@ impl VirtualServers {
         }
     }
 
-    fn drain(&mut self, scripts: &mut Vec<String>) {
+    fn drain(&mut self, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         while let Some(ev) = self.health.poll_event() {
+            if let Some(rec) = report::check_record(&self.lvs, ev.subscriber, &ev.change) {
+                if let Some(o) = rec.observation() {
+                    metrics.record_check(o);
+                }
+                self.last_checks
+                    .insert((rec.checker_ref.vs, rec.checker_ref.rs), rec.text);
+            }
             match self.lvs.on_health(&ev) {
-                Ok(u) => self.apply(u, scripts),
+                Ok(u) => self.apply(u, scripts, metrics),
                 Err(e) => tracing::warn!("health event for nothing known: {e}"),
             }
         }
@@ -231,37 +269,48 @@ impl VirtualServers {
     /// Logs and scripts of `u`, then brings IPVS from what was programmed to what the state
     /// now asks for. The requests of `u` are that same difference when every earlier request
     /// succeeded; diffing from the programmed table also retries what failed before.
-    fn apply(&mut self, u: Update, scripts: &mut Vec<String>) {
+    fn apply(&mut self, u: Update, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         for n in u.notices {
             notice(n, scripts);
         }
         let wanted = self.lvs.table();
         let requests = ipvs_sys::diff(&self.programmed, &wanted);
-        if self.send(&requests) {
+        if self.send(&requests, metrics) {
             self.programmed = wanted;
         } else {
             self.resync(&wanted);
         }
     }
 
-    /// Sends `requests`; `false` if any failed (each failure logged).
-    fn send(&mut self, requests: &[Request]) -> bool {
+    /// Sends `requests` as one batch, timed for the metrics; `false` if any failed (each
+    /// failure logged).
+    fn send(&mut self, requests: &[Request], metrics: &mut Metrics) -> bool {
         if requests.is_empty() {
             return true;
         }
         tracing::debug!("IPVS: {} request(s): {requests:?}", requests.len());
-        match self.client.apply(requests) {
+        let started = Instant::now();
+        let result = self.client.apply(requests);
+        let (ok, error) = match result {
             Ok(report) => {
                 for (i, e) in &report.failures {
                     tracing::error!("IPVS: {e} ({:?})", requests.get(*i));
                 }
-                report.failures.is_empty()
+                let ok = report.failures.is_empty();
+                (ok, (!ok).then_some("request_failed"))
             }
             Err(e) => {
                 tracing::error!("IPVS: {e}");
-                false
+                (false, Some("io"))
             }
-        }
+        };
+        metrics.record_ipvs_apply(IpvsApply {
+            operation: "batch",
+            requests: requests.len(),
+            error,
+            duration: started.elapsed(),
+        });
+        ok
     }
 
     /// After a failure: re-read the kernel so the next diff starts from the truth.
