@@ -44,7 +44,8 @@ ip -n "$NS_A" link set "$IF" up
 ip -n "$NS_B" link set "$IF" up
 
 start() { # NS NAME CONF
-    ip netns exec "$1" "$lbd" -n -l -f "$3" -p "$work/$2.pid" >"$work/$2.log" 2>&1 &
+    ip netns exec "$1" "$lbd" -n -l -f "$3" -p "$work/$2.pid" --status-socket "$work/$2.sock" \
+        >"$work/$2.log" 2>&1 &
     pids+=("$!")
     eval "pid_$2=$!"
 }
