@@ -158,6 +158,32 @@ fn nopreempt_keeps_the_running_master() {
 }
 
 #[test]
+fn preempt_delay_holds_off_the_higher_priority_backup() {
+    let net = Pair::new("dmpd", 1);
+    let dir = TempDir::new("dmpd");
+    let ib = Instance::new("VI_1", 51, 100);
+    let b = Daemon::start(Impl::Lbd, "b", &net.b, &dir, &config(&[ib.render()]));
+    wait_for("B alone becomes master", 10 * S, || {
+        net.b.has_addr(IF0, VIP)
+    });
+    let mut ia = Instance::new("VI_1", 51, 150);
+    ia.extra = "    preempt_delay 3\n".to_owned();
+    let a = Daemon::start(Impl::Lbd, "a", &net.a, &dir, &config(&[ia.render()]));
+    wait_for("A is backup", 5 * S, || {
+        a.log_count("(VI_1) Entering BACKUP STATE") > 0
+    });
+    // Without the delay A would preempt within one Master_Down_Interval (~0.7 s).
+    holds_for("B stays master while A's preempt_delay runs", 2 * S, || {
+        only_on(&net.b, &net.a, VIP)
+    });
+    assert_eq!(a.log_count("Entering MASTER STATE"), 0, "{}", a.log_text());
+    wait_for("A preempts once the delay is over", 5 * S, || {
+        only_on(&net.a, &net.b, VIP)
+    });
+    drop(b);
+}
+
+#[test]
 fn interface_down_is_fault_and_the_peer_takes_over() {
     let net = Pair::new("dmif", 1);
     let dir = TempDir::new("dmif");
