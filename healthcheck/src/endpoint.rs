@@ -48,6 +48,23 @@ impl Endpoint {
         Some(SocketAddr::new(ip, self.bind_port.unwrap_or(0)))
     }
 
+    /// A connected, non-blocking UDP socket registered for reading and writing: the
+    /// common start of the DNS and UDP checks.
+    pub(crate) fn open_udp(
+        &self,
+        registry: &mio::Registry,
+        token: mio::Token,
+    ) -> io::Result<mio::net::UdpSocket> {
+        let socket = self.open(Type::DGRAM, Protocol::UDP)?;
+        let mut sock = mio::net::UdpSocket::from_std(socket.into());
+        registry.register(
+            &mut sock,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )?;
+        Ok(sock)
+    }
+
     /// `[ip]:tcp:port`, the way keepalived prints a TCP target.
     pub fn tcp_label(&self) -> Label {
         Label(self.connect, "tcp")

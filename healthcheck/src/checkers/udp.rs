@@ -6,8 +6,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
-use mio::{Interest, Registry};
-use socket2::{Protocol, Type};
+use mio::Registry;
 
 use super::{down, READ_BUF};
 use crate::checker::{Checker, Context, Progress};
@@ -81,18 +80,7 @@ impl Checker for UdpCheck {
     fn start(&mut self, cx: &mut Context<'_>) -> Progress {
         self.deadline = cx.now + self.timeout;
         self.sent = false;
-        let opened = self
-            .endpoint
-            .open(Type::DGRAM, Protocol::UDP)
-            .and_then(|s| {
-                let mut sock = UdpSocket::from_std(s.into());
-                cx.registry.register(
-                    &mut sock,
-                    cx.token,
-                    Interest::READABLE | Interest::WRITABLE,
-                )?;
-                Ok(sock)
-            });
+        let opened = self.endpoint.open_udp(cx.registry, cx.token);
         match opened {
             Ok(sock) => {
                 self.sock = Some(sock);
