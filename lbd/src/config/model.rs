@@ -364,6 +364,19 @@ pub struct VrrpInstance {
     pub skip_check_adv_addr: Option<bool>,
 }
 
+impl VrrpInstance {
+    /// Whether keepalived's strict RFC mode applies: `strict_mode`, else `vrrp_strict`.
+    pub fn strict(&self, global: &GlobalDefs) -> bool {
+        self.strict_mode.unwrap_or(global.vrrp_strict)
+    }
+
+    /// RFC 5798 Accept_Mode as keepalived resolves it: `accept` / `no_accept` when given,
+    /// otherwise on unless strict mode. The address owner (priority 255) always accepts.
+    pub fn accept_mode(&self, global: &GlobalDefs) -> bool {
+        self.priority == 255 || self.accept.unwrap_or(!self.strict(global))
+    }
+}
+
 /// How a virtual server is addressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceKey {
