@@ -401,7 +401,8 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         }
         return None;
     }
-    if i.virtual_ipaddresses.is_empty() {
+    // Strict mode makes it an error, reported with the other strict rules.
+    if i.virtual_ipaddresses.is_empty() && !i.strict(global) {
         d.warn(
             &n.at,
             format!(
