@@ -150,7 +150,7 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
         origin: n.at.clone(),
         members: Vec::new(),
         notify: NotifyScripts::default(),
-        smtp_alert: false,
+        smtp_alert: None,
         global_tracking: false,
         track_interfaces: Vec::new(),
         track_scripts: Vec::new(),
@@ -168,7 +168,7 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
                         .extend(std::iter::once(&m.keyword).chain(&m.args).cloned());
                 }
             }
-            "smtp_alert" => g.smtp_alert = v::boolean(d, c).unwrap_or(true),
+            "smtp_alert" => g.smtp_alert = v::boolean(d, c),
             "global_tracking" => g.global_tracking = v::flag(d, c),
             "track_interface" => {
                 g.track_interfaces = tracked(d, c, |name, weight| TrackedInterface { name, weight })
@@ -335,7 +335,7 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         mcast_src_ip: None,
         garp: GarpSettings::default(),
         notify: NotifyScripts::default(),
-        smtp_alert: false,
+        smtp_alert: None,
         lvs_sync_daemon_interface: None,
         native_ipv6: false,
         use_vmac: None,
@@ -561,7 +561,7 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
         }
         "garp_lower_prio_delay" => i.garp.lower_prio_delay = v::timer(d, c, 0.0, MAX_T),
         "garp_lower_prio_repeat" => i.garp.lower_prio_repeat = v::int(d, c, 0, i64::from(u32::MAX)),
-        "smtp_alert" => i.smtp_alert = v::boolean(d, c).unwrap_or(true),
+        "smtp_alert" => i.smtp_alert = v::boolean(d, c),
         "lvs_sync_daemon_interface" => {
             d.warn(&c.at, "lvs_sync_daemon_interface in a vrrp_instance is deprecated; use lvs_sync_daemon in global_defs");
             i.lvs_sync_daemon_interface = v::word(d, c, "an interface name");

@@ -1,6 +1,7 @@
 //! Applying what the engines say: VIPs, announcements, log lines, notify scripts.
 
 use super::*;
+use crate::daemon::smtp_alert;
 
 impl Runtime {
     pub(super) fn apply_event(
@@ -37,8 +38,8 @@ impl Runtime {
                     priority,
                 );
                 self.vs_follow_vrrp(name, to);
-                if self.wants_instance_mail(name) {
-                    self.smtp_alert(crate::daemon::smtp_alert::Subject::Instance(name), to);
+                if self.wants_instance_mail(name, to) {
+                    self.smtp_alert(smtp_alert::Subject::Instance(name), to);
                 }
             }
             Event::AddVips => {
@@ -214,30 +215,33 @@ impl Runtime {
         }
         let (notify, group) = (unit.plan.group_notify.clone(), group.clone());
         self.notify(&notify, sys::script::NotifyKind::Group, &group, state, 0);
+        let global = &self.config.global;
         let mail = self
             .config
             .sync_groups
             .iter()
-            .any(|g| g.name == group && g.smtp_alert);
+            .any(|g| g.name == group && global.vrrp_smtp_alert(g.smtp_alert))
+            && smtp_alert::mails_about(global, state);
         if mail {
-            self.smtp_alert(crate::daemon::smtp_alert::Subject::Group(&group), state);
+            self.smtp_alert(smtp_alert::Subject::Group(&group), state);
         }
     }
 
-    /// keepalived mails about an instance that says `smtp_alert`, unless its sync group
-    /// already mails about the group as a whole.
-    fn wants_instance_mail(&self, name: &str) -> bool {
+    /// keepalived mails about an instance whose `smtp_alert` (or the global default) says so,
+    /// unless its sync group already mails about the group as a whole, and not about FAULT
+    /// with `no_email_faults`.
+    fn wants_instance_mail(&self, name: &str, state: State) -> bool {
+        let global = &self.config.global;
         let own = self
             .config
             .instances
             .iter()
-            .any(|i| i.name == name && i.smtp_alert);
-        let by_group = self
-            .config
-            .sync_groups
-            .iter()
-            .any(|g| g.smtp_alert && g.members.iter().any(|m| m == name));
-        own && !by_group
+            .any(|i| i.name == name && global.vrrp_smtp_alert(i.smtp_alert));
+        let by_group =
+            self.config.sync_groups.iter().any(|g| {
+                global.vrrp_smtp_alert(g.smtp_alert) && g.members.iter().any(|m| m == name)
+            });
+        own && !by_group && smtp_alert::mails_about(global, state)
     }
 
     pub(super) fn spawn_script(
