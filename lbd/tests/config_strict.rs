@@ -205,3 +205,22 @@ fn missing_virtual_router_id_stops_the_configuration_as_in_keepalived() {
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(err[0].starts_with("t.conf:3: error:"), "{err:?}");
 }
+
+#[test]
+fn state_master_without_priority_is_the_owner_as_in_keepalived() {
+    // keepalived 2.2.7 advertises priority 255 for `state MASTER` with no `priority`.
+    let l = load(&conf("", &format!("    state MASTER\n{VIP}"))).unwrap();
+    assert_eq!(only(&l).priority, 255);
+    assert_eq!(
+        warnings(&l),
+        ["t.conf:4: warning: vrrp_instance VI_1: state MASTER without priority means priority 255 (address owner), as in keepalived"]
+    );
+    let l = load(&conf(
+        "",
+        &format!("    state MASTER\n    priority 100\n{VIP}"),
+    ))
+    .unwrap();
+    assert_eq!(only(&l).priority, 100);
+    let l = load(&conf("", VIP)).unwrap();
+    assert_eq!(only(&l).priority, 100);
+}

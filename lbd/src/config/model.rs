@@ -355,7 +355,7 @@ pub struct VrrpInstance {
     pub interface: Option<String>,
     /// 1..=255.
     pub virtual_router_id: u8,
-    /// 1..=255 (255 = address owner). Default 100.
+    /// 1..=255 (255 = address owner). Default 100, or 255 with `state MASTER` (keepalived).
     pub priority: u8,
     /// Default 1 s. VRRPv2: whole seconds 1..=255; VRRPv3: centiseconds up to 40.95 s.
     pub advert_int: Duration,

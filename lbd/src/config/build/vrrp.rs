@@ -386,6 +386,19 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         }
     }
     check_advert_int(d, advert, &mut i);
+    let priority_given = children_of(n).iter().any(|c| c.keyword == "priority");
+    if !priority_given && i.initial_state == InitialState::Master {
+        // keepalived 2.2.7 derives the priority from the state: a MASTER without one is the
+        // address owner, and advertises 255 (measured on the wire).
+        d.warn(
+            &n.at,
+            format!(
+                "vrrp_instance {}: state MASTER without priority means priority 255 (address owner), as in keepalived",
+                i.name
+            ),
+        );
+        i.priority = 255;
+    }
     if i.virtual_router_id == 0 {
         let given = children_of(n)
             .iter()
