@@ -183,7 +183,7 @@ fn lower_priority_defaults_follow_the_global_master_burst_and_strict_sends_none(
     let mut i2 = Instance::new("VI_2", 52, 150);
     i2.vips = vec!["192.0.2.101".into()];
     i2.extra = "    strict_mode\n".into();
-    let _a = Daemon::start(
+    let a = Daemon::start(
         Impl::Lbd,
         "a",
         &net.a,
@@ -204,5 +204,36 @@ fn lower_priority_defaults_follow_the_global_master_burst_and_strict_sends_none(
     assert!(
         seen.is_empty(),
         "strict mode: no lower-priority GARPs: {seen:?}"
+    );
+
+    // The dump shows what was resolved.
+    a.signal(libc::SIGUSR1);
+    let dump = a.dump_path();
+    wait_for("dump written", 5 * S, || dump.exists());
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&dump).unwrap()).unwrap();
+    let resolved = |i: usize| {
+        let v = &json["instances"][i];
+        (
+            v["name"].clone(),
+            v["accept_mode"].clone(),
+            v["garp_lower_prio_repeat"].clone(),
+            v["garp_lower_prio_delay_ms"].clone(),
+        )
+    };
+    assert_eq!(
+        resolved(0),
+        ("VI_1".into(), true.into(), 1.into(), 1000.into()),
+        "{json}"
+    );
+    assert_eq!(
+        resolved(1),
+        (
+            "VI_2".into(),
+            false.into(),
+            0.into(),
+            serde_json::Value::Null
+        ),
+        "strict mode: no_accept, no lower-priority GARPs: {json}"
     );
 }
