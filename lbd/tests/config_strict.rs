@@ -224,3 +224,21 @@ fn state_master_without_priority_is_the_owner_as_in_keepalived() {
     let l = load(&conf("", VIP)).unwrap();
     assert_eq!(only(&l).priority, 100);
 }
+
+#[test]
+fn vrrpv3_without_a_vip_is_an_error_as_in_keepalived() {
+    // keepalived 2.2.7: "(V1) No VIP specified; at least one is required" for VRRPv3 (the
+    // process stops), "at least one is sensible" for VRRPv2 (it runs).
+    let err = load(&conf("", "    version 3")).unwrap_err();
+    assert_eq!(
+        err,
+        ["t.conf:4: error: vrrp_instance VI_1: no virtual_ipaddress; VRRPv3 requires at least one (keepalived stops on this too)"]
+    );
+    let err = load(&conf("    vrrp_version 3", "")).unwrap_err();
+    assert_eq!(err.len(), 1, "{err:?}");
+    let l = load(&conf("", "")).unwrap();
+    assert_eq!(
+        warnings(&l),
+        ["t.conf:4: warning: vrrp_instance VI_1 has no virtual_ipaddress: it will only advertise"]
+    );
+}

@@ -414,6 +414,17 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         }
         return None;
     }
+    if i.virtual_ipaddresses.is_empty() && i.version == VrrpVersion::V3 {
+        // RFC 5798 5.2.5: an advert lists at least one address. keepalived 2.2.7 stops on it.
+        d.error(
+            &n.at,
+            format!(
+                "vrrp_instance {}: no virtual_ipaddress; VRRPv3 requires at least one (keepalived stops on this too)",
+                i.name
+            ),
+        );
+        return None;
+    }
     // Strict mode makes it an error, reported with the other strict rules.
     if i.virtual_ipaddresses.is_empty() && !i.strict(global) {
         d.warn(
