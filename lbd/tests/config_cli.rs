@@ -71,3 +71,40 @@ fn missing_file_exits_one() {
         "{err}"
     );
 }
+
+/// `keepalived -t -f FILE`: (exit code, stderr).
+fn keepalived_t(file: &Path) -> (i32, String) {
+    let out = Command::new("/usr/sbin/keepalived")
+        .arg("-t")
+        .arg("-f")
+        .arg(file)
+        .output()
+        .expect("this test compares with /usr/sbin/keepalived (Debian's keepalived 2.2.7)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn missing_virtual_router_id_fails_like_keepalived() {
+    // keepalived 2.2.7 does not drop the instance and carry on: `-t` fails and the daemon
+    // exits with "permanent error CONFIG", whatever else the file holds. lbd does the same.
+    let f = write(
+        "novrid.conf",
+        "vrrp_instance VI_1 {\n    interface lo\n    virtual_ipaddress {\n        192.0.2.100\n    }\n}\n\
+         vrrp_instance VI_2 {\n    interface lo\n    virtual_router_id 52\n    virtual_ipaddress {\n        192.0.2.101\n    }\n}\n",
+    );
+    let (code, err) = keepalived_t(&f);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("(VI_1) the virtual router id must be set"),
+        "{err}"
+    );
+    let (code, err) = lbd_t(&f);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("novrid.conf:1: error: vrrp_instance VI_1 has no virtual_router_id"),
+        "{err}"
+    );
+}

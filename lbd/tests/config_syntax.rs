@@ -449,7 +449,7 @@ fn sync_group_of_wan_and_lan() {
     let l = ok(text);
     let g = &l.config.sync_groups[0];
     assert_eq!(g.members, vec!["WAN", "LAN"]);
-    assert!(g.smtp_alert);
+    assert_eq!(g.smtp_alert, Some(true));
     assert_eq!(
         g.notify.master.as_deref(),
         Some("/etc/keepalived/master.sh")
@@ -478,5 +478,51 @@ fn missing_interfaces_are_reported_against_a_sysfs_view() {
             "t.conf:8: warning: interface eth9 (address 192.0.2.1) does not exist on this host",
             "t.conf:1: warning: interface eth7 (tracked by vrrp_instance A) does not exist on this host",
         ]
+    );
+}
+
+#[test]
+fn global_smtp_alert_defaults_resolve_as_keepalived() {
+    let text = |global: &str, own: &str| {
+        format!(
+            "global_defs {{\n{global}\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 1\n{own}\n  virtual_ipaddress {{\n    192.0.2.1\n  }}\n}}\n"
+        )
+    };
+    let resolved = |global: &str, own: &str| {
+        let l = load_str("t.conf", &text(global, own)).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let g = &l.config.global;
+        (
+            g.vrrp_smtp_alert(l.config.instances[0].smtp_alert),
+            g.checker_smtp_alert(None),
+        )
+    };
+    assert_eq!(resolved("", ""), (false, false));
+    assert_eq!(resolved("  smtp_alert", ""), (true, true));
+    assert_eq!(resolved("  smtp_alert_vrrp", ""), (true, false));
+    assert_eq!(resolved("  smtp_alert_checker on", ""), (false, true));
+    // The specific default wins over smtp_alert, the instance over both.
+    assert_eq!(
+        resolved("  smtp_alert yes\n  smtp_alert_vrrp no", ""),
+        (false, true)
+    );
+    assert_eq!(
+        resolved("  smtp_alert_vrrp no", "  smtp_alert"),
+        (true, false)
+    );
+    assert_eq!(resolved("  smtp_alert", "  smtp_alert off"), (false, true));
+
+    let l = load_str(
+        "t.conf",
+        &text("  no_email_faults\n  no_checker_emails", ""),
+    )
+    .unwrap();
+    assert!(l.config.global.no_email_faults && l.config.global.no_checker_emails);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    // keepalived 2.2.7 has no `email_faults` keyword.
+    let l = load_str("t.conf", &text("  email_faults", "")).unwrap();
+    assert_eq!(
+        l.warnings[0].to_string(),
+        "t.conf:2: warning: unknown keyword 'email_faults' (did you mean 'no_email_faults'?)"
     );
 }

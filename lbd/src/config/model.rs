@@ -70,6 +70,17 @@ pub struct GlobalDefs {
     pub smtp_helo_name: Option<String>,
     /// keepalived's default is 30 s.
     pub smtp_connect_timeout: Option<Duration>,
+    /// `smtp_alert [BOOL]`: default of every `smtp_alert` left unsaid (VRRP and checkers).
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp [BOOL]`: default for instances and sync groups; wins over `smtp_alert`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker [BOOL]`: default for checkers; wins over `smtp_alert`.
+    pub smtp_alert_checker: Option<bool>,
+    /// `no_email_faults`: no mail about FAULT transitions.
+    pub no_email_faults: bool,
+    /// `no_checker_emails [BOOL]`: checkers mail only when a real server is added or removed,
+    /// not on every state change.
+    pub no_checker_emails: bool,
     pub vrrp_strict: bool,
     pub vrrp_skip_check_adv_addr: bool,
     /// Default for instances that do not say `version`.
@@ -90,6 +101,23 @@ pub struct GlobalDefs {
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub enable_traps: bool,
     pub dynamic_interfaces: bool,
+}
+
+impl GlobalDefs {
+    /// Whether an instance or sync group whose own `smtp_alert` is `own` mails, as keepalived
+    /// resolves it: its own setting, else `smtp_alert_vrrp`, else `smtp_alert`, else no.
+    pub fn vrrp_smtp_alert(&self, own: Option<bool>) -> bool {
+        own.or(self.smtp_alert_vrrp)
+            .or(self.smtp_alert)
+            .unwrap_or(false)
+    }
+
+    /// The same for a checker: its own setting, else `smtp_alert_checker`, else `smtp_alert`.
+    pub fn checker_smtp_alert(&self, own: Option<bool>) -> bool {
+        own.or(self.smtp_alert_checker)
+            .or(self.smtp_alert)
+            .unwrap_or(false)
+    }
 }
 
 /// `smtp_server IP [PORT]` (a host name is also accepted by keepalived).
@@ -215,7 +243,8 @@ pub struct SyncGroup {
     /// Instance names; each is checked to exist.
     pub members: Vec<String>,
     pub notify: NotifyScripts,
-    pub smtp_alert: bool,
+    /// `None`: the global default ([`GlobalDefs::vrrp_smtp_alert`]).
+    pub smtp_alert: Option<bool>,
     pub global_tracking: bool,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<TrackedScript>,
@@ -326,7 +355,7 @@ pub struct VrrpInstance {
     pub interface: Option<String>,
     /// 1..=255.
     pub virtual_router_id: u8,
-    /// 1..=255 (255 = address owner). Default 100.
+    /// 1..=255 (255 = address owner). Default 100, or 255 with `state MASTER` (keepalived).
     pub priority: u8,
     /// Default 1 s. VRRPv2: whole seconds 1..=255; VRRPv3: centiseconds up to 40.95 s.
     pub advert_int: Duration,
@@ -352,7 +381,8 @@ pub struct VrrpInstance {
     pub mcast_src_ip: Option<IpAddr>,
     pub garp: GarpSettings,
     pub notify: NotifyScripts,
-    pub smtp_alert: bool,
+    /// `None`: the global default ([`GlobalDefs::vrrp_smtp_alert`]).
+    pub smtp_alert: Option<bool>,
     pub lvs_sync_daemon_interface: Option<String>,
     /// `native_ipv6`: force IPv6 adverts even with no IPv6 VIP first.
     pub native_ipv6: bool,
@@ -362,6 +392,19 @@ pub struct VrrpInstance {
     /// Instance-level `strict_mode` / `skip_check_adv_addr`; `None`: the global value.
     pub strict_mode: Option<bool>,
     pub skip_check_adv_addr: Option<bool>,
+}
+
+impl VrrpInstance {
+    /// Whether keepalived's strict RFC mode applies: `strict_mode`, else `vrrp_strict`.
+    pub fn strict(&self, global: &GlobalDefs) -> bool {
+        self.strict_mode.unwrap_or(global.vrrp_strict)
+    }
+
+    /// RFC 5798 Accept_Mode as keepalived resolves it: `accept` / `no_accept` when given,
+    /// otherwise on unless strict mode. The address owner (priority 255) always accepts.
+    pub fn accept_mode(&self, global: &GlobalDefs) -> bool {
+        self.priority == 255 || self.accept.unwrap_or(!self.strict(global))
+    }
 }
 
 /// How a virtual server is addressed.

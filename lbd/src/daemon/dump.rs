@@ -45,6 +45,13 @@ pub struct InstanceDump {
     pub vips: Vec<String>,
     pub vips_installed: bool,
     pub sync_group: Option<String>,
+    /// RFC 5798 Accept_Mode as resolved (`accept` / `no_accept` / strict default); lbd
+    /// installs no firewall rule either way.
+    pub accept_mode: bool,
+    /// `garp_lower_prio_repeat` as resolved (0 in strict mode).
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay` in ms; `None`: no second burst.
+    pub garp_lower_prio_delay_ms: Option<u128>,
     pub stats: StatsDump,
 }
 
@@ -95,6 +102,9 @@ pub fn snapshot(
                     .collect(),
                 vips_installed: v.vips_installed,
                 sync_group: v.plan.group.clone(),
+                accept_mode: cfg.accept_mode(),
+                garp_lower_prio_repeat: v.plan.lower_prio_garp.repeat,
+                garp_lower_prio_delay_ms: v.plan.lower_prio_garp.delay.map(|d| d.as_millis()),
                 stats: StatsDump {
                     adverts_rx: s.adverts_rx,
                     adverts_tx: s.adverts_tx,

@@ -107,6 +107,20 @@ pub struct InstancePlan {
     pub announce_interval: Duration,
     /// The sync group this instance belongs to.
     pub group: Option<String>,
+    /// What a master sends when it hears a lower-priority advert.
+    pub lower_prio_garp: LowerPrioGarp,
+}
+
+/// keepalived's `garp_lower_prio_repeat` / `garp_lower_prio_delay`: a master that hears a
+/// lower-priority advert (a peer that believes it is master: split brain healing, or a peer
+/// that lost its trackers) re-announces its VIPs at once, and again after `delay`, so that
+/// switches and hosts that followed the other master come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowerPrioGarp {
+    /// Announcements per VIP in each burst; 0 disables both bursts.
+    pub repeat: u32,
+    /// When the second burst follows the first; `None`: no second burst.
+    pub delay: Option<Duration>,
 }
 
 impl PartialEq for InstancePlan {
@@ -123,6 +137,7 @@ impl PartialEq for InstancePlan {
             && self.notify == other.notify
             && self.announce_interval == other.announce_interval
             && self.group == other.group
+            && self.lower_prio_garp == other.lower_prio_garp
     }
 }
 
@@ -356,16 +371,14 @@ fn plan_instance(
         Some(a) => Auth::simple(&a.password),
     };
     let global = &config.global;
+    let strict = inst.strict(global);
     let mut b = RouterConfig::builder(inst.virtual_router_id, primary)
         .priority(inst.priority)
         .version(version)
         .advert_interval(inst.advert_int)
         .auth(auth)
         .vips(inst.virtual_ipaddresses.iter().map(|v| v.addr))
-        .accept_mode(
-            inst.accept
-                .unwrap_or(!inst.strict_mode.unwrap_or(global.vrrp_strict)),
-        )
+        .accept_mode(inst.accept_mode(global))
         .skip_check_adv_addr(
             inst.skip_check_adv_addr
                 .unwrap_or(global.vrrp_skip_check_adv_addr),
@@ -471,7 +484,34 @@ fn plan_instance(
         notify: inst.notify.clone(),
         announce_interval,
         group: group.map(|g| g.name.clone()),
+        lower_prio_garp: lower_prio_garp(&inst.garp, &global.garp, strict),
     })
+}
+
+/// keepalived 2.2.7: an instance's own setting, else the global `vrrp_garp_lower_prio_*`,
+/// else the global master burst (`vrrp_garp_master_repeat` / `_delay`, not the instance's);
+/// strict mode sends none (the configuration warned about explicit values).
+fn lower_prio_garp(inst: &GarpSettings, global: &GarpSettings, strict: bool) -> LowerPrioGarp {
+    if strict {
+        return LowerPrioGarp {
+            repeat: 0,
+            delay: None,
+        };
+    }
+    let repeat = inst
+        .lower_prio_repeat
+        .or(global.lower_prio_repeat)
+        .or(global.master_repeat)
+        .unwrap_or(DEFAULT_GARP_REPEAT);
+    let delay = inst
+        .lower_prio_delay
+        .or(global.lower_prio_delay)
+        .or(global.master_delay)
+        .unwrap_or(DEFAULT_GARP_DELAY);
+    LowerPrioGarp {
+        repeat,
+        delay: (!delay.is_zero()).then_some(delay),
+    }
 }
 
 fn garp_schedule(inst: &GarpSettings, global: &GarpSettings) -> GarpSchedule {
@@ -714,5 +754,36 @@ vrrp_instance D {
             derived_broadcast(Ipv4Addr::new(192, 0, 2, 7), 0),
             Ipv4Addr::BROADCAST
         );
+    }
+
+    #[test]
+    fn lower_prio_garp_inherits_as_keepalived() {
+        let secs = Duration::from_secs;
+        let unset = GarpSettings::default();
+        // Nothing set: keepalived's master burst defaults, 5 now and 5 after 5 s.
+        let lp = lower_prio_garp(&unset, &unset, false);
+        assert_eq!((lp.repeat, lp.delay), (5, Some(secs(5))));
+        // The global master burst, not the instance's, is the fallback.
+        let global = GarpSettings {
+            master_repeat: Some(2),
+            master_delay: Some(secs(1)),
+            ..unset
+        };
+        let inst = GarpSettings {
+            master_repeat: Some(9),
+            ..unset
+        };
+        let lp = lower_prio_garp(&inst, &global, false);
+        assert_eq!((lp.repeat, lp.delay), (2, Some(secs(1))));
+        // Explicit values win; delay 0 means no second burst.
+        let inst = GarpSettings {
+            lower_prio_repeat: Some(3),
+            lower_prio_delay: Some(Duration::ZERO),
+            ..unset
+        };
+        let lp = lower_prio_garp(&inst, &global, false);
+        assert_eq!((lp.repeat, lp.delay), (3, None));
+        // Strict mode: none.
+        assert_eq!(lower_prio_garp(&inst, &global, true).repeat, 0);
     }
 }

@@ -86,6 +86,16 @@ pub enum Subject<'a> {
     Group(&'a str),
 }
 
+/// Whether keepalived mails about a transition to `state` at all: not about FAULT with
+/// `no_email_faults`, never about stopping (see [`vrrp_mail`]).
+pub fn mails_about(global: &GlobalDefs, state: State) -> bool {
+    match state {
+        State::Fault => !global.no_email_faults,
+        State::Master | State::Backup => true,
+        State::Initialize => false,
+    }
+}
+
 /// Builds keepalived's alert for `what` entering `state`; `None` for states keepalived does
 /// not mail about (stopping).
 pub fn vrrp_mail(
@@ -495,5 +505,15 @@ mod tests {
             rfc5322_date(1_709_210_096),
             "Thu, 29 Feb 2024 12:34:56 +0000"
         );
+    }
+
+    #[test]
+    fn no_email_faults_silences_fault_only() {
+        let mut g = global();
+        assert!(mails_about(&g, State::Fault));
+        g.no_email_faults = true;
+        assert!(!mails_about(&g, State::Fault));
+        assert!(mails_about(&g, State::Master) && mails_about(&g, State::Backup));
+        assert!(!mails_about(&g, State::Initialize));
     }
 }

@@ -16,6 +16,11 @@ pub const KEYWORDS: &[&str] = &[
     "smtp_server",
     "smtp_helo_name",
     "smtp_connect_timeout",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "no_email_faults",
+    "no_checker_emails",
     "vrrp_strict",
     "vrrp_skip_check_adv_addr",
     "vrrp_version",
@@ -39,11 +44,6 @@ pub const KEYWORDS: &[&str] = &[
 ];
 
 const UNUSED: &[&str] = &[
-    "smtp_alert",
-    "smtp_alert_vrrp",
-    "smtp_alert_checker",
-    "email_faults",
-    "no_email_faults",
     "default_interface",
     "vrrp_ipsets",
     "vrrp_nftables",
@@ -183,6 +183,11 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
         }
         "smtp_helo_name" => g.smtp_helo_name = v::word(d, c, "a host name"),
         "smtp_connect_timeout" => g.smtp_connect_timeout = v::timer(d, c, 0.000001, MAX_T),
+        "smtp_alert" => g.smtp_alert = v::boolean(d, c),
+        "smtp_alert_vrrp" => g.smtp_alert_vrrp = v::boolean(d, c),
+        "smtp_alert_checker" => g.smtp_alert_checker = v::boolean(d, c),
+        "no_email_faults" => g.no_email_faults = v::flag(d, c),
+        "no_checker_emails" => g.no_checker_emails = v::boolean(d, c).unwrap_or(true),
         "vrrp_strict" => g.vrrp_strict = v::flag(d, c),
         "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = v::boolean(d, c).unwrap_or(true),
         "vrrp_version" => {

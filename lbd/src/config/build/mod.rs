@@ -3,6 +3,7 @@
 
 mod global;
 mod lvs;
+mod strict;
 mod validate;
 mod vrrp;
 
@@ -90,6 +91,7 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
         .filter(|(kind, _)| *kind == "vrrp_instance")
         .map(|(_, name)| *name)
         .collect();
+    strict::apply(d, &mut cfg);
     validate::validate(d, &mut cfg, &declared);
     cfg
 }

@@ -150,7 +150,7 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
         origin: n.at.clone(),
         members: Vec::new(),
         notify: NotifyScripts::default(),
-        smtp_alert: false,
+        smtp_alert: None,
         global_tracking: false,
         track_interfaces: Vec::new(),
         track_scripts: Vec::new(),
@@ -168,7 +168,7 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
                         .extend(std::iter::once(&m.keyword).chain(&m.args).cloned());
                 }
             }
-            "smtp_alert" => g.smtp_alert = v::boolean(d, c).unwrap_or(true),
+            "smtp_alert" => g.smtp_alert = v::boolean(d, c),
             "global_tracking" => g.global_tracking = v::flag(d, c),
             "track_interface" => {
                 g.track_interfaces = tracked(d, c, |name, weight| TrackedInterface { name, weight })
@@ -335,7 +335,7 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         mcast_src_ip: None,
         garp: GarpSettings::default(),
         notify: NotifyScripts::default(),
-        smtp_alert: false,
+        smtp_alert: None,
         lvs_sync_daemon_interface: None,
         native_ipv6: false,
         use_vmac: None,
@@ -386,6 +386,19 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         }
     }
     check_advert_int(d, advert, &mut i);
+    let priority_given = children_of(n).iter().any(|c| c.keyword == "priority");
+    if !priority_given && i.initial_state == InitialState::Master {
+        // keepalived 2.2.7 derives the priority from the state: a MASTER without one is the
+        // address owner, and advertises 255 (measured on the wire).
+        d.warn(
+            &n.at,
+            format!(
+                "vrrp_instance {}: state MASTER without priority means priority 255 (address owner), as in keepalived",
+                i.name
+            ),
+        );
+        i.priority = 255;
+    }
     if i.virtual_router_id == 0 {
         let given = children_of(n)
             .iter()
@@ -401,7 +414,19 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         }
         return None;
     }
-    if i.virtual_ipaddresses.is_empty() {
+    if i.virtual_ipaddresses.is_empty() && i.version == VrrpVersion::V3 {
+        // RFC 5798 5.2.5: an advert lists at least one address. keepalived 2.2.7 stops on it.
+        d.error(
+            &n.at,
+            format!(
+                "vrrp_instance {}: no virtual_ipaddress; VRRPv3 requires at least one (keepalived stops on this too)",
+                i.name
+            ),
+        );
+        return None;
+    }
+    // Strict mode makes it an error, reported with the other strict rules.
+    if i.virtual_ipaddresses.is_empty() && !i.strict(global) {
         d.warn(
             &n.at,
             format!(
@@ -560,7 +585,7 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
         }
         "garp_lower_prio_delay" => i.garp.lower_prio_delay = v::timer(d, c, 0.0, MAX_T),
         "garp_lower_prio_repeat" => i.garp.lower_prio_repeat = v::int(d, c, 0, i64::from(u32::MAX)),
-        "smtp_alert" => i.smtp_alert = v::boolean(d, c).unwrap_or(true),
+        "smtp_alert" => i.smtp_alert = v::boolean(d, c),
         "lvs_sync_daemon_interface" => {
             d.warn(&c.at, "lvs_sync_daemon_interface in a vrrp_instance is deprecated; use lvs_sync_daemon in global_defs");
             i.lvs_sync_daemon_interface = v::word(d, c, "an interface name");

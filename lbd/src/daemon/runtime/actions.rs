@@ -1,6 +1,7 @@
 //! Applying what the engines say: VIPs, announcements, log lines, notify scripts.
 
 use super::*;
+use crate::daemon::smtp_alert;
 
 impl Runtime {
     pub(super) fn apply_event(
@@ -37,8 +38,8 @@ impl Runtime {
                     priority,
                 );
                 self.vs_follow_vrrp(name, to);
-                if self.wants_instance_mail(name) {
-                    self.smtp_alert(crate::daemon::smtp_alert::Subject::Instance(name), to);
+                if self.wants_instance_mail(name, to) {
+                    self.smtp_alert(smtp_alert::Subject::Instance(name), to);
                 }
             }
             Event::AddVips => {
@@ -66,16 +67,7 @@ impl Runtime {
                 }
             }
             Event::Announce { count } => {
-                let what = match plan.family {
-                    Family::V4 => "gratuitous ARPs",
-                    Family::V6 => "unsolicited neighbour adverts",
-                };
-                for (spec, dev) in plan.vips.iter().zip(&plan.vip_devs) {
-                    tracing::info!(
-                        "({name}) Sending/queueing {what} on {dev} for {}",
-                        spec.addr
-                    );
-                }
+                log_queued(plan);
                 if let Some(member) = unit.members.get_mut(m) {
                     member.announce_left = count;
                 }
@@ -84,9 +76,18 @@ impl Runtime {
                 }
             }
             Event::AdvertForced { reason, from } => match reason {
-                Reason::LowerPriorityAdvert => tracing::info!(
-                    "({name}) received lower priority advert from {from}, forcing new election"
-                ),
+                Reason::LowerPriorityAdvert => {
+                    tracing::info!(
+                        "({name}) received lower priority advert from {from}, forcing new election"
+                    );
+                    // keepalived runs it with the configured arguments only.
+                    if let Some(line) = plan.notify.master_rx_lower_pri.clone() {
+                        self.spawn_script(&line, &[], None, None, Purpose::Notify(line.clone()));
+                    }
+                    if let Some(u) = u {
+                        self.lower_prio_first_burst(u, unit, now);
+                    }
+                }
                 Reason::PriorityZero => {
                     tracing::info!("({name}) Master received priority 0 advertisement from {from}")
                 }
@@ -101,6 +102,38 @@ impl Runtime {
             }
             Event::TransmitFailed(e) => tracing::error!("({name}) cannot build advert: {e}"),
         }
+    }
+
+    /// A master heard a lower-priority advert: every member of the unit that is master (a
+    /// sync group re-announces as a whole, as keepalived 2.2.7 does) sends its
+    /// `garp_lower_prio_repeat` burst now and arms the second one.
+    fn lower_prio_first_burst(&mut self, u: usize, unit: &mut Unit, now: Instant) {
+        for k in 0..unit.members.len() {
+            let Some(garp) = unit.plan.members.get(k).map(|p| p.lower_prio_garp) else {
+                continue;
+            };
+            if queue_announcements(unit, k, garp.repeat) {
+                self.announce_member(u, unit, k, now);
+                let second = garp.delay.map(|d| now + d);
+                self.timers.set(TimerKey::LowerPrioGarp(u, k), second);
+            }
+        }
+    }
+
+    /// `garp_lower_prio_delay` after the first burst: the same again, if still master.
+    pub(super) fn lower_prio_second_burst(&mut self, u: usize, m: usize, now: Instant) {
+        let Some(mut unit) = self.units.get_mut(u).and_then(Option::take) else {
+            return;
+        };
+        let repeat = unit
+            .plan
+            .members
+            .get(m)
+            .map_or(0, |p| p.lower_prio_garp.repeat);
+        if queue_announcements(&mut unit, m, repeat) {
+            self.announce_member(u, &mut unit, m, now);
+        }
+        self.units[u] = Some(unit);
     }
 
     /// Sends one announcement round for a member and schedules the next if spaced.
@@ -182,30 +215,33 @@ impl Runtime {
         }
         let (notify, group) = (unit.plan.group_notify.clone(), group.clone());
         self.notify(&notify, sys::script::NotifyKind::Group, &group, state, 0);
+        let global = &self.config.global;
         let mail = self
             .config
             .sync_groups
             .iter()
-            .any(|g| g.name == group && g.smtp_alert);
+            .any(|g| g.name == group && global.vrrp_smtp_alert(g.smtp_alert))
+            && smtp_alert::mails_about(global, state);
         if mail {
-            self.smtp_alert(crate::daemon::smtp_alert::Subject::Group(&group), state);
+            self.smtp_alert(smtp_alert::Subject::Group(&group), state);
         }
     }
 
-    /// keepalived mails about an instance that says `smtp_alert`, unless its sync group
-    /// already mails about the group as a whole.
-    fn wants_instance_mail(&self, name: &str) -> bool {
+    /// keepalived mails about an instance whose `smtp_alert` (or the global default) says so,
+    /// unless its sync group already mails about the group as a whole, and not about FAULT
+    /// with `no_email_faults`.
+    fn wants_instance_mail(&self, name: &str, state: State) -> bool {
+        let global = &self.config.global;
         let own = self
             .config
             .instances
             .iter()
-            .any(|i| i.name == name && i.smtp_alert);
-        let by_group = self
-            .config
-            .sync_groups
-            .iter()
-            .any(|g| g.smtp_alert && g.members.iter().any(|m| m == name));
-        own && !by_group
+            .any(|i| i.name == name && global.vrrp_smtp_alert(i.smtp_alert));
+        let by_group =
+            self.config.sync_groups.iter().any(|g| {
+                global.vrrp_smtp_alert(g.smtp_alert) && g.members.iter().any(|m| m == name)
+            });
+        own && !by_group && smtp_alert::mails_about(global, state)
     }
 
     pub(super) fn spawn_script(
@@ -271,6 +307,35 @@ impl Runtime {
             }
             Purpose::Track(id) => self.track_script_result(id, token, outcome.success(), now),
         }
+    }
+}
+
+/// Adds `count` announcements to a master member's queue, with keepalived's log line;
+/// `false` (nothing queued) when it is not master or `count` is 0.
+fn queue_announcements(unit: &mut Unit, m: usize, count: u32) -> bool {
+    let (Some(plan), Some(member)) = (unit.plan.members.get(m), unit.members.get_mut(m)) else {
+        return false;
+    };
+    if count == 0 || member.state != State::Master {
+        return false;
+    }
+    member.announce_left = member.announce_left.saturating_add(count);
+    log_queued(plan);
+    true
+}
+
+/// keepalived's line for a burst about to go out.
+fn log_queued(plan: &crate::daemon::plan::InstancePlan) {
+    let what = match plan.family {
+        Family::V4 => "gratuitous ARPs",
+        Family::V6 => "unsolicited neighbour adverts",
+    };
+    for (spec, dev) in plan.vips.iter().zip(&plan.vip_devs) {
+        tracing::info!(
+            "({}) Sending/queueing {what} on {dev} for {}",
+            plan.name,
+            spec.addr
+        );
     }
 }
 

@@ -57,6 +57,8 @@ enum TimerKey {
     Unit(usize),
     /// The next gratuitous ARP round of (unit, member).
     Announce(usize, usize),
+    /// The second burst after a lower-priority advert (`garp_lower_prio_delay`) of (unit, member).
+    LowerPrioGarp(usize, usize),
     /// Time to run a track script.
     Script(TrackerId),
     /// A running script's timeout (by its token).
@@ -297,6 +299,7 @@ impl Runtime {
                     self.drive(u, now);
                 }
                 TimerKey::Announce(u, m) => self.announce_round(u, m, now),
+                TimerKey::LowerPrioGarp(u, m) => self.lower_prio_second_burst(u, m, now),
                 TimerKey::Script(id) => self.run_track_script(id, now),
                 TimerKey::ScriptDeadline(t) => {
                     if let Some(job) = self.jobs.get_mut(&Token(t)) {

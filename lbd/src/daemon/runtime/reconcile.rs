@@ -135,8 +135,12 @@ impl Runtime {
             }
         }
         self.sync_sockets();
-        self.timers
-            .cancel_where(|k| matches!(k, TimerKey::Unit(_) | TimerKey::Announce(..)));
+        self.timers.cancel_where(|k| {
+            matches!(
+                k,
+                TimerKey::Unit(_) | TimerKey::Announce(..) | TimerKey::LowerPrioGarp(..)
+            )
+        });
         for u in 0..self.units.len() {
             if started.contains(&u) {
                 self.drive(u, now);
