@@ -15,6 +15,20 @@ use std::process::ExitCode;
 /// Entry point shared by the binary.
 pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
+    if let Some(name) = &cli.signum {
+        return match daemon::signals::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "lbd: unknown --signum '{name}': expected STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON"
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     match cli.command {
         Some(cli::Command::Ipvs(args)) => ipvs_cmd::main(args),
         Some(cli::Command::Status(args)) => ops::status_cmd::main(&args),

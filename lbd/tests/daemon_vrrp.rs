@@ -112,6 +112,17 @@ fn sigterm_hands_over_at_once_with_notify_and_dump() {
         fs::metadata(&dump).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // keepalived's other dump signals (USR2 stats, RTMIN+2 JSON, RTMIN+29 stats-clear) write
+    // the same dump; none of them may kill the daemon (their default action would).
+    for sig in [libc::SIGUSR2, libc::SIGRTMIN() + 2, libc::SIGRTMIN() + 29] {
+        fs::remove_file(&dump).unwrap();
+        a.signal(sig);
+        wait_for("dump written again", 5 * S, || dump.exists());
+    }
+    assert!(
+        net.a.has_addr(IF0, VIP),
+        "A still holds the VIP after the dump signals"
+    );
 
     let notify_log = dir.join("notify.log");
     wait_for("notify ran for MASTER", 5 * S, || {
@@ -134,6 +145,43 @@ fn sigterm_hands_over_at_once_with_notify_and_dump() {
     let log = fs::read_to_string(&notify_log).unwrap();
     assert!(log.contains("INSTANCE VI_1 STOP 150"), "{log}");
     assert!(!a.pid_file.exists(), "pid file removed on exit");
+}
+
+#[test]
+fn dont_release_vrrp_keeps_the_vip_across_a_restart() {
+    // keepalived's -V: a stop leaves the VIP and sends no priority 0, so a quick restart
+    // moves nothing: the backup never takes over and the VIP is never duplicated.
+    let net = Pair::new("dmdr", 1);
+    let dir = TempDir::new("dmdr");
+    let mut ia = Instance::new("VI_1", 51, 150);
+    ia.master = true;
+    ia.advert_int = "1".into();
+    let mut ib = Instance::new("VI_1", 51, 100);
+    ib.advert_int = "1".into();
+    let conf_a = config(&[ia.render()]);
+    let mut a = Daemon::start_with(Impl::Lbd, "a", &net.a, &dir, &conf_a, &["-V"]);
+    let b = Daemon::start(Impl::Lbd, "b", &net.b, &dir, &config(&[ib.render()]));
+    wait_for("A holds the VIP", 15 * S, || only_on(&net.a, &net.b, VIP));
+    wait_for("B is backup", 5 * S, || {
+        b.log_count("(VI_1) Entering BACKUP STATE") > 0
+    });
+
+    a.signal(libc::SIGTERM);
+    assert_eq!(a.wait_exit(5 * S), Some(0), "lbd exits 0 on SIGTERM");
+    assert!(net.a.has_addr(IF0, VIP), "-V: the VIP stays on stop");
+    assert_eq!(
+        a.log_count("(VI_1) sent 0 priority"),
+        0,
+        "-V: no priority 0"
+    );
+    a.restart(&net.a, &dir);
+    wait_for("A is master again", 10 * S, || {
+        a.log_count("(VI_1) Entering MASTER STATE") >= 2
+    });
+    // Master_Down_Interval is 3.6 s: wait past it and check B never took over.
+    std::thread::sleep(4 * S);
+    assert_eq!(b.log_count("(VI_1) Entering MASTER STATE"), 0);
+    assert!(only_on(&net.a, &net.b, VIP), "one VIP, on A");
 }
 
 #[test]

@@ -28,7 +28,11 @@ pub fn init(sink: Sink, detail: bool) {
     ONCE.call_once(|| {
         let default = if detail { "debug" } else { "info" };
         // `LBD_LOG` overrides, with the usual `tracing` directive syntax.
-        let filter = EnvFilter::try_from_env("LBD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+        let filter = EnvFilter::try_from_env("LBD_LOG").unwrap_or_else(|_| {
+            // netlink-packet-route warns about every link attribute newer kernels add (six
+            // IFLA_INET6_* lines per start on 6.18); they are not the operator's business.
+            EnvFilter::new(format!("{default},netlink_packet_route=error"))
+        });
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(detail)

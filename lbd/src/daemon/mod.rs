@@ -51,6 +51,21 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         tracing::warn!("{w}");
     }
     tracing::info!("Configuration file {}", args.config.display());
+    if let Some(mask) = args.umask {
+        // SAFETY: umask(2) cannot fail.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
+    for (flag, file) in [
+        ("--vrrp_pid", &args.vrrp_pid),
+        ("--checkers_pid", &args.checkers_pid),
+    ] {
+        if let Some(f) = file {
+            tracing::warn!(
+                "{flag} {}: ignored, lbd is one process (its pid file is -p)",
+                f.display()
+            );
+        }
+    }
     if !args.dont_fork {
         if let Err(e) = daemonize() {
             tracing::error!("cannot go to the background: {e}");
@@ -74,6 +89,9 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
     };
     let result = runtime::Runtime::new(args.config.clone(), loaded.config).and_then(|mut rt| {
         rt.open_ops(&ops).map_err(std::io::Error::other)?;
+        if args.dont_release_vrrp {
+            rt.keep_vrrp_on_stop();
+        }
         if args.check_only {
             rt.disable_vrrp();
         }

@@ -207,11 +207,25 @@ pub struct Daemon {
     pub log: PathBuf,
     pub conf: PathBuf,
     pub pid_file: PathBuf,
+    /// Extra command-line arguments (lbd only).
+    extra: Vec<String>,
 }
 
 impl Daemon {
     /// Starts `kind` in `ns` with config `conf_text`; files live in `dir` under `name`.
     pub fn start(kind: Impl, name: &str, ns: &Netns, dir: &TempDir, conf_text: &str) -> Self {
+        Self::start_with(kind, name, ns, dir, conf_text, &[])
+    }
+
+    /// [`Daemon::start`] with extra command-line arguments.
+    pub fn start_with(
+        kind: Impl,
+        name: &str,
+        ns: &Netns,
+        dir: &TempDir,
+        conf_text: &str,
+        extra: &[&str],
+    ) -> Self {
         let conf = dir.write(&format!("{name}.conf"), conf_text);
         let log = dir.join(&format!("{name}.log"));
         let pid_file = dir.join(&format!("{name}.pid"));
@@ -222,6 +236,7 @@ impl Daemon {
             log,
             conf,
             pid_file,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         d.spawn(ns, dir);
         d
@@ -247,6 +262,7 @@ impl Daemon {
                 // One status socket per daemon: tests run in parallel.
                 cmd.arg("--status-socket")
                     .arg(dir.join(&format!("{}.sock", self.name)));
+                cmd.args(&self.extra);
             }
             Impl::Keepalived => {
                 cmd.arg("/usr/sbin/keepalived");

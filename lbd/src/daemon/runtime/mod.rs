@@ -176,6 +176,8 @@ pub struct Runtime {
     /// `smtp_alert` mails being delivered ([`smtp`]).
     smtp: HashMap<Token, smtp::Delivery>,
     next_smtp: usize,
+    /// False under `--dont-release-vrrp`: stop leaves the VIPs and sends no priority 0.
+    release_on_stop: bool,
 }
 
 impl Runtime {
@@ -225,6 +227,7 @@ impl Runtime {
             vs: virtual_servers::Sides::default(),
             smtp: HashMap::new(),
             next_smtp: 0,
+            release_on_stop: true,
         })
     }
 
@@ -391,9 +394,19 @@ impl Runtime {
         }
     }
 
+    /// keepalived's `--dont-release-vrrp`: a stop leaves every VIP where it is and sends no
+    /// priority-0 advert, so that a restart moves nothing (the next run adopts the VIPs).
+    pub fn keep_vrrp_on_stop(&mut self) {
+        self.release_on_stop = false;
+    }
+
     /// SIGTERM/SIGINT: every router sends priority 0 and releases its VIPs, notify_stop runs.
     fn stop(&mut self, now: Instant) {
         tracing::info!("Stopping");
+        if !self.release_on_stop {
+            tracing::info!("--dont-release-vrrp: leaving the VIPs in place, no priority 0 sent");
+            return;
+        }
         for u in 0..self.units.len() {
             if let Some(unit) = self.units[u].as_mut() {
                 unit.engine.shutdown(now);
