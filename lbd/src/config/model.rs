@@ -491,7 +491,34 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     /// `ops`: one-packet scheduling (UDP).
     pub one_packet_scheduling: bool,
+    /// `flag-1`..`flag-3`, `sh-*`, `mh-*`: the scheduler's flag bits.
+    pub sched_flags: SchedulerFlags,
+    /// `persistence_engine NAME` (IPVS knows `sip`): what a persistent connection is
+    /// keyed on besides the client address.
+    pub persistence_engine: Option<String>,
     pub real_servers: Vec<RealServer>,
+}
+
+/// The three scheduler flag bits of an IPVS service (`ipvsadm -b`).
+///
+/// keepalived names them `flag-1`..`flag-3`, and for the `sh` and `mh` schedulers also
+/// by meaning: `*-fallback` is bit 1 and `*-port` is bit 2. The bits, not the words, are
+/// kept: `sh-port` and `flag-2` on an `sh` service are one and the same request, and the
+/// kernel reports only the bits back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchedulerFlags {
+    /// `flag-1`, `sh-fallback`, `mh-fallback`.
+    pub flag_1: bool,
+    /// `flag-2`, `sh-port`, `mh-port`.
+    pub flag_2: bool,
+    /// `flag-3`.
+    pub flag_3: bool,
+}
+
+impl SchedulerFlags {
+    pub fn is_empty(self) -> bool {
+        !(self.flag_1 || self.flag_2 || self.flag_3)
+    }
 }
 
 /// `real_server IP PORT { }`.

@@ -105,6 +105,14 @@ pub(super) const VS_KEYWORDS: &[&str] = &[
     "ha_suspend",
     "virtualhost",
     "ops",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "persistence_engine",
     "real_server",
     "tun_type",
     "tun_port",
@@ -118,14 +126,8 @@ const VS_UNUSED: &[&str] = &[
     "warmup",
     "connect_timeout",
     "sorry_server_lvs_method",
-    "lvs_flags",
-    "flag-1",
-    "flag-2",
-    "flag-3",
-    "sh-port",
-    "sh-fallback",
-    "mh-port",
-    "mh-fallback",
+    // The kernel hashes every service itself; keepalived's `hashed` asks for nothing.
+    "hashed",
     "ip_family",
 ];
 
@@ -152,9 +154,13 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         ha_suspend: false,
         virtualhost: None,
         one_packet_scheduling: false,
+        sched_flags: SchedulerFlags::default(),
+        persistence_engine: None,
         real_servers: Vec::new(),
     };
     let mut tunnel = TunnelOptions::default();
+    // Read once the whole block is: `sh-port` before `lb_algo sh` is still meant for sh.
+    let mut flag_words: Vec<&Node> = Vec::new();
     for c in children(d, n) {
         match c.keyword.as_str() {
             "delay_loop" => {
@@ -257,12 +263,38 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
             "ha_suspend" => vs.ha_suspend = v::flag(d, c),
             "virtualhost" => vs.virtualhost = v::word(d, c, "a host name"),
             "ops" => vs.one_packet_scheduling = v::flag(d, c),
+            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback" => {
+                if v::flag(d, c) {
+                    flag_words.push(c);
+                }
+            }
+            "persistence_engine" => vs.persistence_engine = persistence_engine(d, c),
             "real_server" => vs.real_servers.extend(real_server(d, c)),
             _ => unknown(d, c, VS_KEYWORDS, VS_UNUSED),
         }
     }
     if let LbKind::Tun(t) = &mut vs.lb_kind {
         *t = tunnel;
+    }
+    vs.sched_flags = sched_flags(d, &vs.lb_algo, &flag_words);
+    // IPVS applies one-packet scheduling to UDP datagrams only; keepalived clears it on a
+    // TCP or SCTP service. A fwmark service can carry UDP, so it keeps the flag.
+    if vs.one_packet_scheduling
+        && !matches!(vs.key, ServiceKey::Fwmark(_))
+        && vs.protocol != Some(Protocol::Udp)
+    {
+        d.warn(
+            &n.at,
+            "ops (one-packet scheduling) needs protocol UDP: ignored, as keepalived does",
+        );
+        vs.one_packet_scheduling = false;
+    }
+    if vs.persistence_engine.is_some() && vs.persistence_timeout.is_none() {
+        d.warn(
+            &n.at,
+            "persistence_engine has no effect without persistence_timeout: IPVS consults it only for persistent services",
+        );
     }
     let protocol_given = children_given(n, "protocol");
     if !matches!(vs.key, ServiceKey::Fwmark(_)) && !protocol_given {
@@ -283,6 +315,50 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         }
     }
     Some(vs)
+}
+
+/// The flag words of a virtual server as bits. The `sh-*` and `mh-*` words name bits of
+/// those schedulers only; on another scheduler keepalived ignores them with a warning, and
+/// so does lbd (the bit would mean something else, or nothing, to that scheduler).
+fn sched_flags(d: &mut Diagnostics, lb_algo: &str, words: &[&Node]) -> SchedulerFlags {
+    let mut f = SchedulerFlags::default();
+    for w in words {
+        let kw = w.keyword.as_str();
+        let only_for = match kw {
+            "sh-port" | "sh-fallback" => Some("sh"),
+            "mh-port" | "mh-fallback" => Some("mh"),
+            _ => None,
+        };
+        if let Some(sched) = only_for.filter(|s| *s != lb_algo) {
+            d.warn(
+                &w.at,
+                format!(
+                    "{kw} only applies to the {sched} scheduler (lb_algo is {lb_algo}): ignored, as keepalived does"
+                ),
+            );
+            continue;
+        }
+        match kw {
+            "flag-1" | "sh-fallback" | "mh-fallback" => f.flag_1 = true,
+            "flag-2" | "sh-port" | "mh-port" => f.flag_2 = true,
+            _ => f.flag_3 = true,
+        }
+    }
+    f
+}
+
+/// `persistence_engine NAME`: the kernel takes at most 15 bytes (`IP_VS_PENAME_MAXLEN`).
+/// keepalived truncates a longer name, which then names no engine; lbd says so instead.
+fn persistence_engine(d: &mut Diagnostics, c: &Node) -> Option<String> {
+    let name = v::word(d, c, "a persistence engine name (sip)")?;
+    if name.len() > 15 {
+        d.error(
+            &c.at,
+            format!("persistence_engine '{name}' is longer than the kernel's 15 bytes"),
+        );
+        return None;
+    }
+    Some(name)
 }
 
 fn children_given(n: &Node, keyword: &str) -> bool {
