@@ -28,7 +28,8 @@
 //!   of checks a second do not pile up TIME_WAIT sockets on the director.
 //! - SSL_GET does not verify certificates unless a CA file is given (then it checks chain and name).
 //! - MISC_CHECK runs the line without a shell unless it contains shell syntax, in its own process
-//!   group, killed with the group after `misc_timeout` (default `delay_loop`).
+//!   group, killed with the group after `misc_timeout` (default `delay_loop`), as the configured
+//!   user and group ([`misc::RunAs`], keepalived's `user`/`script_user`) when one is given.
 //! - Identical [`CheckSpec`]s added by several subscribers run once; events fan out to each.
 //!
 //! Load figures come from `cargo run --release -p healthcheck --example load -- http|lateness`.

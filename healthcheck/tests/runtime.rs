@@ -286,6 +286,7 @@ fn misc_dynamic_through_the_runtime() {
             path: "/bin/sh -c 'exit 12'".into(),
             timeout: None,
             dynamic: true,
+            run_as: None,
         }),
         timing: Timing::misc(Duration::from_secs(1))
             .with_alpha(true)

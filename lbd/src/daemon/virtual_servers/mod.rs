@@ -10,6 +10,7 @@
 //! remove it, so a restart drops nothing.
 
 pub mod checks;
+mod script_security;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ pub struct VirtualServers {
     /// Each virtual server's `delay_loop` and `virtualhost`, in configuration order (the
     /// specs do not carry them): its checkers' defaults.
     defaults: Vec<(Duration, Option<String>)>,
+    /// `script_user` and `enable_script_security`, for MISC_CHECK.
+    scripts: checks::ScriptPolicy,
     /// The last health result in words of each real server (by virtual and real server
     /// index), for `lbd status`.
     last_checks: HashMap<(u32, u32), String>,
@@ -106,6 +109,7 @@ impl VirtualServers {
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
             checks: HashMap::new(),
             defaults: check_defaults(cfg),
+            scripts: checks::ScriptPolicy::of(cfg),
             last_checks: HashMap::new(),
             remove_on_stop,
         };
@@ -173,6 +177,7 @@ impl VirtualServers {
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
         self.defaults = check_defaults(cfg);
+        self.scripts = checks::ScriptPolicy::of(cfg);
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // A kept checker's last result follows its real server to the new indexes.
@@ -343,6 +348,7 @@ impl VirtualServers {
             *delay_loop,
             virtualhost.as_deref(),
             checker.alpha,
+            &self.scripts,
         ) {
             Ok(c) => c,
             Err(e) => {
