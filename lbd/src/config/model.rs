@@ -593,6 +593,21 @@ pub struct HttpCheck {
     pub urls: Vec<UrlCheck>,
     pub virtualhost: Option<String>,
     pub enable_sni: bool,
+    /// `http_protocol 1.0|1.0C|1.1`; default 1.0.
+    pub protocol: HttpVersion,
+}
+
+/// keepalived's `http_protocol`: the request's version line and `Connection` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// `HTTP/1.0`, no `Connection` header (keepalived's default).
+    #[default]
+    V1_0,
+    /// `1.0C`: `HTTP/1.0` with `Connection: close`, for servers that keep 1.0
+    /// connections open.
+    V1_0Close,
+    /// `HTTP/1.1` with `Connection: close`.
+    V1_1,
 }
 
 /// `url { path P [digest HEX] [status_code N[-M] ...] }`.

@@ -501,7 +501,6 @@ pub(super) const COMMON_KEYWORDS: &[&str] = &[
 ];
 const CHECKER_UNUSED: &[&str] = &[
     "log_all_failures",
-    "http_protocol",
     "fast_recovery",
     "regex",
     "regex_no_match",
@@ -660,7 +659,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
         };
         if !handled {
             let specific: &[&str] = match &kind {
-                CheckerKind::Http(_) => &["url", "virtualhost", "enable_sni"],
+                CheckerKind::Http(_) => &["url", "virtualhost", "enable_sni", "http_protocol"],
                 CheckerKind::Smtp(_) => &["helo_name", "host"],
                 CheckerKind::Dns(_) => &["name", "type"],
                 CheckerKind::Misc(_) => &["misc_path", "misc_timeout", "misc_dynamic", "user"],
@@ -706,6 +705,17 @@ fn http_keyword(d: &mut Diagnostics, c: &Node, h: &mut HttpCheck) -> bool {
     match c.keyword.as_str() {
         "virtualhost" => h.virtualhost = v::word(d, c, "a host name"),
         "enable_sni" => h.enable_sni = v::flag(d, c),
+        // keepalived 2.2.7 takes 1.0c for 1.0C too.
+        "http_protocol" => match v::word(d, c, "1.0, 1.0C or 1.1").as_deref() {
+            Some("1.0") => h.protocol = HttpVersion::V1_0,
+            Some("1.0C" | "1.0c") => h.protocol = HttpVersion::V1_0Close,
+            Some("1.1") => h.protocol = HttpVersion::V1_1,
+            Some(o) => d.error(
+                &c.at,
+                format!("expected 1.0, 1.0C or 1.1 for http_protocol, got '{o}'"),
+            ),
+            None => {}
+        },
         "url" => {
             let mut url = UrlCheck {
                 path: String::new(),

@@ -23,8 +23,8 @@ use healthcheck::misc::{CommandLine, RunAs};
 
 use super::script_security::{self, Insecure};
 use crate::config::{
-    Checker, CheckerCommon, CheckerKind, Config, DnsType, MiscCheck, ScriptUser, SmtpCheck,
-    UdpCheck,
+    Checker, CheckerCommon, CheckerKind, Config, DnsType, HttpVersion, MiscCheck, ScriptUser,
+    SmtpCheck, UdpCheck,
 };
 use crate::daemon::sys::script::{Credentials, ScriptError};
 
@@ -144,7 +144,11 @@ pub fn spec(
                 connect_timeout,
                 urls: h.urls.iter().map(url).collect::<Result<_, _>>()?,
                 virtualhost: h.virtualhost.clone().or(virtualhost.map(str::to_owned)),
-                protocol: HttpProtocol::default(),
+                protocol: match h.protocol {
+                    HttpVersion::V1_0 => HttpProtocol::V1_0,
+                    HttpVersion::V1_0Close => HttpProtocol::V1_0C,
+                    HttpVersion::V1_1 => HttpProtocol::V1_1,
+                },
                 // keepalived's SSL_GET does not verify the certificate (no `ca` in the model).
                 tls: h.tls.then_some(TlsOptions {
                     enable_sni: h.enable_sni,
@@ -686,5 +690,40 @@ mod tests {
             Some(RunAs { uid: 0, gid: 0 })
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn http_protocol_maps_to_the_request_version() {
+        for (word, want) in [
+            ("", HttpProtocol::V1_0),
+            ("http_protocol 1.0\n", HttpProtocol::V1_0),
+            ("http_protocol 1.0C\n", HttpProtocol::V1_0C),
+            ("http_protocol 1.0c\n", HttpProtocol::V1_0C),
+            ("http_protocol 1.1\n", HttpProtocol::V1_1),
+        ] {
+            let (c, dl) = checker(&format!("HTTP_GET {{\n {word} url {{\n path /\n }}\n }}"));
+            let s = spec(
+                &c,
+                "198.51.100.1:80".parse().unwrap(),
+                dl,
+                None,
+                false,
+                &NO_POLICY,
+            )
+            .unwrap();
+            let CheckKind::Http(h) = &s.kind else {
+                panic!("{s:?}")
+            };
+            assert_eq!(h.protocol, want, "{word}");
+        }
+        let text = "virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80 {\n \
+                    HTTP_GET {\n http_protocol 2.0\n url {\n path /\n }\n }\n }\n}\n";
+        let Err(crate::config::ConfigError::Invalid { diagnostics }) = load_str("c.conf", text)
+        else {
+            panic!("http_protocol 2.0 accepted")
+        };
+        assert!(diagnostics.iter().any(|d| d
+            .message
+            .contains("expected 1.0, 1.0C or 1.1 for http_protocol")));
     }
 }
