@@ -10,6 +10,8 @@
 //!   other crates can implement too;
 //! - the [`HealthChecker`] runtime, which schedules attempts, deduplicates identical checks and emits
 //!   [`HealthEvent`]s. Time is always passed in, so the daemon's loop (and tests) own the clock.
+//!   On request it also keeps a [`Probe`] record of every attempt (result and duration), for
+//!   metrics, in a bounded queue that never allocates once set up.
 //!
 //! # Semantics (keepalived 2.2 unless noted)
 //!
@@ -60,6 +62,10 @@
 //!             Change::WeightChanged { weight } => { let _ = weight; /* set the weight */ }
 //!         }
 //!     }
+//!     // Only after `hc.record_probes(capacity)`: every attempt, for latency metrics.
+//!     while let Some(p) = hc.poll_probe() {
+//!         let _ = (p.subscriber, p.result.label(), p.duration.as_secs_f64());
+//!     }
 //!     Ok(())
 //! }
 //! ```
@@ -108,6 +114,7 @@ pub mod icmp;
 pub mod misc;
 pub mod outcome;
 pub mod policy;
+pub mod probe;
 mod rng;
 pub mod runtime;
 pub mod smtp;
@@ -121,6 +128,7 @@ pub use checker::{Checker, Context, Progress};
 pub use endpoint::Endpoint;
 pub use outcome::{CheckOutcome, Failure, FailureKind};
 pub use policy::{HealthState, ServerState, Timing};
+pub use probe::{Probe, ProbeResult};
 pub use runtime::{Change, CheckId, HealthChecker, HealthEvent, Registration, Subscription};
 pub use spec::{
     BuildError, CheckKind, CheckSpec, DnsConfig, HttpConfig, MiscConfig, PingConfig, SmtpConfig,
