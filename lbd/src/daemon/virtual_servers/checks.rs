@@ -86,6 +86,33 @@ impl ScriptPolicy {
     }
 }
 
+impl ScriptPolicy {
+    /// Whether a MISC_CHECK of `cfg` would run as root while `enable_script_security` is off:
+    /// keepalived then logs a `SECURITY VIOLATION` warning at each (re)load, and so does lbd.
+    /// Users that do not resolve are left out (their checkers are refused anyway).
+    pub fn unchecked_root_scripts(&self, cfg: &Config) -> bool {
+        if self.security {
+            return false;
+        }
+        // SAFETY: geteuid has no preconditions.
+        let we_are_root = unsafe { libc::geteuid() } == 0;
+        cfg.virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .flat_map(|rs| &rs.checkers)
+            .filter_map(|c| match &c.kind {
+                CheckerKind::Misc(m) => Some(m),
+                _ => None,
+            })
+            .any(|m| match m.user.as_ref().or(self.script_user.as_ref()) {
+                None => we_are_root,
+                Some(u) => {
+                    Credentials::lookup(&u.user, u.group.as_deref()).is_ok_and(|c| c.uid == 0)
+                }
+            })
+    }
+}
+
 /// The check for `checker` of the real server at `rs`, in a virtual server polling every
 /// `delay_loop` with `virtualhost`; `alpha` is the effective alpha mode (checker's, else the
 /// virtual server's).
@@ -725,5 +752,32 @@ mod tests {
         assert!(diagnostics.iter().any(|d| d
             .message
             .contains("expected 1.0, 1.0C or 1.1 for http_protocol")));
+    }
+
+    #[test]
+    fn root_scripts_without_script_security_are_noticed() {
+        let cfg = |misc: &str, global: &str| {
+            let text = format!(
+                "global_defs {{\n{global} }}\nvirtual_server 192.0.2.1 80 {{\n \
+                 real_server 198.51.100.1 80 {{\n MISC_CHECK {{\n misc_path /bin/true\n{misc} }}\n }}\n}}\n"
+            );
+            load_str("c.conf", &text).unwrap().config
+        };
+        let as_nobody = cfg(" user nobody\n", "");
+        assert!(!ScriptPolicy::of(&as_nobody).unchecked_root_scripts(&as_nobody));
+        let as_root = cfg(" user root\n", "");
+        assert!(ScriptPolicy::of(&as_root).unchecked_root_scripts(&as_root));
+        let secured = cfg(" user root\n", " enable_script_security\n");
+        assert!(!ScriptPolicy::of(&secured).unchecked_root_scripts(&secured));
+        let by_script_user = cfg("", " script_user nobody\n");
+        assert!(!ScriptPolicy::of(&by_script_user).unchecked_root_scripts(&by_script_user));
+        // No user at all: as the daemon, root when the tests run as root.
+        let daemon = cfg("", "");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(
+            ScriptPolicy::of(&daemon).unchecked_root_scripts(&daemon),
+            root
+        );
     }
 }

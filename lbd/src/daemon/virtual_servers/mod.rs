@@ -113,7 +113,7 @@ impl VirtualServers {
             checks: HashMap::new(),
             series: HashMap::new(),
             defaults: check_defaults(cfg),
-            scripts: checks::ScriptPolicy::of(cfg),
+            scripts: script_policy(cfg),
             last_checks: HashMap::new(),
             remove_on_stop,
         };
@@ -182,7 +182,7 @@ impl VirtualServers {
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
         self.defaults = check_defaults(cfg);
-        self.scripts = checks::ScriptPolicy::of(cfg);
+        self.scripts = script_policy(cfg);
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // A kept checker's last result follows its real server to the new indexes.
@@ -407,6 +407,18 @@ impl VirtualServers {
 /// most 64 Ki (a few MiB).
 fn probe_capacity(checkers: usize) -> usize {
     checkers.saturating_mul(2).clamp(256, 1 << 16)
+}
+
+/// The script settings of `cfg`, with keepalived's warning when checks run scripts as root
+/// unchecked.
+fn script_policy(cfg: &Config) -> checks::ScriptPolicy {
+    let policy = checks::ScriptPolicy::of(cfg);
+    if policy.unchecked_root_scripts(cfg) {
+        tracing::warn!(
+            "SECURITY VIOLATION - check scripts are being executed but script_security not enabled."
+        );
+    }
+    policy
 }
 
 fn check_defaults(cfg: &Config) -> Vec<(Duration, Option<String>)> {
