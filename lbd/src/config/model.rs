@@ -402,7 +402,8 @@ pub enum LbKind {
     Tun(TunnelOptions),
 }
 
-/// `lb_kind TUN` options: `tun_type ipip|gue|gre`, `tun_port`, `tun_flags`.
+/// `lb_kind TUN` options: keepalived's `TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`,
+/// or lbd's separate `tun_type`, `tun_port`, `tun_flags` (which win when given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TunnelOptions {
     pub kind: TunnelKind,

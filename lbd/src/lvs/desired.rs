@@ -539,6 +539,39 @@ mod tests {
     }
 
     #[test]
+    fn keepalived_tunnel_options_after_tun() {
+        let c = cfg("virtual_server 192.0.2.100 80 {\n protocol TCP\n lvs_method TUN type gue port 6080 csum\n \
+             real_server 192.0.2.10 80 {\n }\n real_server 192.0.2.11 80 {\n lb_kind TUN type gre nocsum\n }\n \
+             real_server 192.0.2.12 80 {\n lvs_method TUN\n }\n}\n");
+        let s = &specs(&c).unwrap()[0];
+        let fwd: Vec<Forward> = s.real_servers.iter().map(|r| r.dest.forward).collect();
+        assert_eq!(
+            fwd,
+            [
+                Forward::Tunnel(Tunnel::Gue {
+                    port: 6080,
+                    csum: TunnelCsum::Csum
+                }),
+                Forward::Tunnel(Tunnel::Gre {
+                    csum: TunnelCsum::None
+                }),
+                Forward::Tunnel(Tunnel::Ipip),
+            ]
+        );
+        for bad in [
+            "lb_kind TUN type gue csum",
+            "lb_kind TUN type ipip csum",
+            "lb_kind TUN type gre remcsum",
+            "lb_kind TUN type vxlan",
+            "lb_kind TUN type gue port 0",
+            "lb_kind TUN csum extra",
+        ] {
+            let text = format!("virtual_server 192.0.2.100 80 {{\n protocol TCP\n {bad}\n}}\n");
+            assert!(load_str("t.conf", &text).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn duplicate_real_servers_are_refused() {
         let c = cfg(
             "virtual_server 192.0.2.100 80 {\n real_server 192.0.2.1 80 {\n }\n \

@@ -159,6 +159,9 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         real_servers: Vec::new(),
     };
     let mut tunnel = TunnelOptions::default();
+    let tunnel_given = ["tun_type", "tun_port", "tun_flags"]
+        .iter()
+        .any(|k| children_given(n, k));
     // Read once the whole block is: `sh-port` before `lb_algo sh` is still meant for sh.
     let mut flag_words: Vec<&Node> = Vec::new();
     for c in children(d, n) {
@@ -274,7 +277,9 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
             _ => unknown(d, c, VS_KEYWORDS, VS_UNUSED),
         }
     }
-    if let LbKind::Tun(t) = &mut vs.lb_kind {
+    // lbd's own tun_type/tun_port/tun_flags, when given, replace the options written after
+    // TUN.
+    if let (LbKind::Tun(t), true) = (&mut vs.lb_kind, tunnel_given) {
         *t = tunnel;
     }
     vs.sched_flags = sched_flags(d, &vs.lb_algo, &flag_words);
@@ -393,14 +398,20 @@ fn service_key(d: &mut Diagnostics, n: &Node) -> Option<ServiceKey> {
     }
 }
 
+/// `lb_kind`/`lvs_method NAT|DR|TUN`, with keepalived 2.2.7's tunnel options after `TUN`:
+/// `[type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
 fn lb_kind(d: &mut Diagnostics, c: &Node) -> Option<LbKind> {
-    match v::word(d, c, "NAT, DR or TUN")?
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "NAT" => Some(LbKind::Nat),
-        "DR" => Some(LbKind::Dr),
-        "TUN" => Some(LbKind::Tun(TunnelOptions::default())),
+    let kind = v::arg(d, c, "NAT, DR or TUN")?.to_ascii_uppercase();
+    match kind.as_str() {
+        "NAT" | "DR" => {
+            no_extra(d, c, 1);
+            Some(if kind == "NAT" {
+                LbKind::Nat
+            } else {
+                LbKind::Dr
+            })
+        }
+        "TUN" => tunnel_options(d, c, &c.args[1..]).map(LbKind::Tun),
         _ => {
             d.error(
                 &c.at,
@@ -411,6 +422,62 @@ fn lb_kind(d: &mut Diagnostics, c: &Node) -> Option<LbKind> {
             );
             None
         }
+    }
+}
+
+/// The words after `TUN`. The checks are keepalived's: a GUE tunnel needs its port and
+/// nothing else takes one, IPIP has no checksum option, GRE no remote checksum.
+fn tunnel_options(d: &mut Diagnostics, c: &Node, words: &[String]) -> Option<TunnelOptions> {
+    let mut t = TunnelOptions::default();
+    let mut rest = words.iter().map(String::as_str);
+    let mut next = rest.next();
+    let bad = |d: &mut Diagnostics, what: String| {
+        d.error(
+            &c.at,
+            format!(
+                "{what}: expected {} TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]",
+                c.keyword
+            ),
+        );
+        None
+    };
+    if next == Some("type") {
+        match rest.next() {
+            Some("ipip") => t.kind = TunnelKind::Ipip,
+            Some("gre") => t.kind = TunnelKind::Gre,
+            Some("gue") => {
+                t.kind = TunnelKind::Gue;
+                if rest.next() != Some("port") {
+                    return bad(d, "gue tunnels require a port".into());
+                }
+                let port = rest.next().unwrap_or_default();
+                t.port = Some(v::int_value(d, c, port, 1, 65535)?);
+            }
+            Some(o) => return bad(d, format!("unknown tunnel type '{o}'")),
+            None => return bad(d, "missing tunnel type".into()),
+        }
+        next = rest.next();
+    }
+    if let Some(w) = next {
+        t.flags = Some(match w {
+            "nocsum" => TunnelChecksum::NoEncap,
+            "csum" => TunnelChecksum::Csum,
+            "remcsum" => TunnelChecksum::RemCsum,
+            o => return bad(d, format!("unknown tunnel option '{o}'")),
+        });
+        if let Some(extra) = rest.next() {
+            return bad(d, format!("unexpected '{extra}' after the checksum option"));
+        }
+    }
+    match (t.kind, t.flags) {
+        (TunnelKind::Ipip, Some(TunnelChecksum::Csum | TunnelChecksum::RemCsum)) => {
+            bad(d, "ipip tunnels do not support checksum option".into())
+        }
+        (TunnelKind::Gre, Some(TunnelChecksum::RemCsum)) => bad(
+            d,
+            "gre tunnels do not support remote checksum option".into(),
+        ),
+        _ => Some(t),
     }
 }
 
