@@ -402,11 +402,12 @@ impl VirtualServers {
     }
 }
 
-/// Room for the attempt records of one loop turn: every checker finishing at once twice
-/// over (a retry can finish in the same turn), within bounds: at least a few hundred, at
-/// most 64 Ki (a few MiB).
+/// Room for the attempt records of one loop turn (they are drained after each): every
+/// checker finishing at once twice over (a retry can finish in the same turn), within
+/// bounds: at least a few hundred, at most 16 Ki records (under 1 MiB). A turn finishing
+/// more than that loses the excess to `lbd_check_probes_dropped_total`, not to memory.
 fn probe_capacity(checkers: usize) -> usize {
-    checkers.saturating_mul(2).clamp(256, 1 << 16)
+    checkers.saturating_mul(2).clamp(256, 1 << 14)
 }
 
 /// The script settings of `cfg`, with keepalived's warning when checks run scripts as root
