@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 /// Largest accepted response head (status line + headers). A server sending more is broken or hostile.
 pub const MAX_HEAD: usize = 64 * 1024;
 
-/// HTTP version used for requests (keepalived's `http_protocol`).
+/// HTTP version used for requests (keepalived's `http_protocol`: `1.0`, `1.0C`, `1.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum HttpProtocol {
     /// `HTTP/1.0`, keepalived's default.
@@ -23,10 +23,13 @@ pub enum HttpProtocol {
     V1_1,
 }
 
-/// Encode the GET request keepalived sends.
+/// Encode the GET request keepalived sends, byte for byte: request line, `User-Agent`, then
+/// `Connection: close` for 1.0C and 1.1, then `Host`.
 ///
 /// `host` is the Host header value (the `virtualhost`, or the target address). The port is appended
-/// unless it is the scheme's default, as browsers and keepalived do.
+/// unless it is the scheme's default, as browsers and keepalived do. HTTP/1.1 requires the Host
+/// header, which every version sends anyway; `Connection: close` makes a 1.1 server end the
+/// response by closing, so a checker never waits on a kept-alive connection.
 pub fn encode_request(
     path: &str,
     host: &str,
@@ -39,16 +42,16 @@ pub fn encode_request(
         HttpProtocol::V1_1 => "1.1",
         _ => "1.0",
     };
-    let mut req =
-        format!("GET {path} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\nHost: {host}");
-    if port != default_port {
-        req.push_str(&format!(":{port}"));
-    }
-    req.push_str("\r\n");
+    let mut req = format!("GET {path} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\n");
     if proto != HttpProtocol::V1_0 {
         req.push_str("Connection: close\r\n");
     }
-    req.push_str("\r\n");
+    req.push_str("Host: ");
+    req.push_str(host);
+    if port != default_port {
+        req.push_str(&format!(":{port}"));
+    }
+    req.push_str("\r\n\r\n");
     req.into_bytes()
 }
 
@@ -488,6 +491,16 @@ mod tests {
         assert_eq!(
             r,
             b"GET /index.html HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 192.0.2.1:8080\r\n\r\n"
+        );
+        let r = encode_request("/", "www.example", 80, false, HttpProtocol::V1_0C);
+        assert_eq!(
+            r,
+            b"GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www.example\r\n\r\n"
+        );
+        let r = encode_request("/h", "[2001:db8::1]", 8443, true, HttpProtocol::V1_1);
+        assert_eq!(
+            r,
+            b"GET /h HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: [2001:db8::1]:8443\r\n\r\n"
         );
     }
 

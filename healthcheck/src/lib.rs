@@ -10,6 +10,8 @@
 //!   other crates can implement too;
 //! - the [`HealthChecker`] runtime, which schedules attempts, deduplicates identical checks and emits
 //!   [`HealthEvent`]s. Time is always passed in, so the daemon's loop (and tests) own the clock.
+//!   On request it also keeps a [`Probe`] record of every attempt (result and duration), for
+//!   metrics, in a bounded queue that never allocates once set up.
 //!
 //! # Semantics (keepalived 2.2 unless noted)
 //!
@@ -28,7 +30,8 @@
 //!   of checks a second do not pile up TIME_WAIT sockets on the director.
 //! - SSL_GET does not verify certificates unless a CA file is given (then it checks chain and name).
 //! - MISC_CHECK runs the line without a shell unless it contains shell syntax, in its own process
-//!   group, killed with the group after `misc_timeout` (default `delay_loop`).
+//!   group, killed with the group after `misc_timeout` (default `delay_loop`), as the configured
+//!   user and group ([`misc::RunAs`], keepalived's `user`/`script_user`) when one is given.
 //! - Identical [`CheckSpec`]s added by several subscribers run once; events fan out to each.
 //!
 //! Load figures come from `cargo run --release -p healthcheck --example load -- http|lateness`.
@@ -58,6 +61,10 @@
 //!             Change::Down { reason } => { let _ = reason; /* remove the real server */ }
 //!             Change::WeightChanged { weight } => { let _ = weight; /* set the weight */ }
 //!         }
+//!     }
+//!     // Only after `hc.record_probes(capacity)`: every attempt, for latency metrics.
+//!     while let Some(p) = hc.poll_probe() {
+//!         let _ = (p.subscriber, p.result.label(), p.duration.as_secs_f64());
 //!     }
 //!     Ok(())
 //! }
@@ -107,6 +114,7 @@ pub mod icmp;
 pub mod misc;
 pub mod outcome;
 pub mod policy;
+pub mod probe;
 mod rng;
 pub mod runtime;
 pub mod smtp;
@@ -120,6 +128,7 @@ pub use checker::{Checker, Context, Progress};
 pub use endpoint::Endpoint;
 pub use outcome::{CheckOutcome, Failure, FailureKind};
 pub use policy::{HealthState, ServerState, Timing};
+pub use probe::{Probe, ProbeResult};
 pub use runtime::{Change, CheckId, HealthChecker, HealthEvent, Registration, Subscription};
 pub use spec::{
     BuildError, CheckKind, CheckSpec, DnsConfig, HttpConfig, MiscConfig, PingConfig, SmtpConfig,

@@ -11,6 +11,20 @@ pub enum CommandLine {
     Shell(String),
 }
 
+/// The identity a MISC_CHECK program runs as (keepalived's `user USERNAME [GROUPNAME]`, or
+/// the global `script_user`), already resolved to numbers: looking names up in the user
+/// database is the embedder's business, done once when the configuration is read, never in
+/// the child between fork and exec.
+///
+/// The child drops to it before exec: supplementary groups cleared, then `gid`, then `uid`.
+/// keepalived sets the supplementary list to the primary group alone; an empty list plus the
+/// primary gid grants exactly the same access. Without one, the program runs as the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
 /// A command line that cannot be run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CommandLineError {

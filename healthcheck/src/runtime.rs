@@ -18,6 +18,7 @@ use mio::{Events, Poll, Registry, Token};
 use crate::checker::{Checker, Context, Progress};
 use crate::outcome::{CheckOutcome, Failure, FailureKind};
 use crate::policy::{HealthState, ServerState, Timing, Transition};
+use crate::probe::{Probe, ProbeLog, ProbeResult};
 use crate::rng::XorShift;
 use crate::spec::{BuildError, CheckSpec};
 
@@ -26,6 +27,16 @@ use crate::spec::{BuildError, CheckSpec};
 pub struct CheckId {
     slot: usize,
     generation: u64,
+}
+
+impl CheckId {
+    #[cfg(test)]
+    pub(crate) fn for_tests(slot: usize) -> Self {
+        CheckId {
+            slot,
+            generation: 0,
+        }
+    }
 }
 
 /// Who wants to hear about a checker: typically one real server of one virtual server.
@@ -74,8 +85,12 @@ pub struct Registration {
 enum Phase {
     /// Next attempt starts at `wake`.
     Idle,
-    /// An attempt is in flight; it was due at `scheduled`; `wake` is the checker's deadline.
-    Running { scheduled: Instant },
+    /// An attempt is in flight; it was due at `scheduled` and started at `started`; `wake` is
+    /// the checker's deadline.
+    Running {
+        scheduled: Instant,
+        started: Instant,
+    },
 }
 
 struct Slot {
@@ -105,6 +120,8 @@ pub struct HealthChecker {
     rng: XorShift,
     /// Scratch list of due timers, kept to avoid an allocation per loop iteration.
     due: Vec<(Instant, usize)>,
+    /// Per-attempt records, when the caller asked for them.
+    probes: Option<ProbeLog>,
 }
 
 impl HealthChecker {
@@ -123,7 +140,31 @@ impl HealthChecker {
             events: VecDeque::new(),
             rng: XorShift::from_entropy(),
             due: Vec::new(),
+            probes: None,
         })
+    }
+
+    /// Keep a [`Probe`] record of every finished attempt, for [`poll_probe`](Self::poll_probe).
+    /// At most `capacity` records wait (all reserved now, so recording never allocates);
+    /// beyond that the oldest are dropped and counted in [`probes_dropped`](Self::probes_dropped).
+    /// Drain after each [`handle_timeout`](Self::handle_timeout)/[`handle_event`](Self::handle_event)
+    /// round, like events, and a few records per checker are enough. Calling it again
+    /// changes the capacity and keeps the waiting records and the dropped count.
+    pub fn record_probes(&mut self, capacity: usize) {
+        match &mut self.probes {
+            Some(log) => log.set_capacity(capacity),
+            None => self.probes = Some(ProbeLog::new(capacity)),
+        }
+    }
+
+    /// The oldest waiting probe record (`None` also when records were not asked for).
+    pub fn poll_probe(&mut self) -> Option<Probe> {
+        self.probes.as_mut().and_then(ProbeLog::pop)
+    }
+
+    /// Probe records lost because the queue was full.
+    pub fn probes_dropped(&self) -> u64 {
+        self.probes.as_ref().map_or(0, ProbeLog::dropped)
     }
 
     /// Make warmup jitter reproducible (tests).
@@ -292,7 +333,7 @@ impl HealthChecker {
         let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) else {
             return;
         };
-        let Phase::Running { scheduled } = slot.phase else {
+        let Phase::Running { scheduled, .. } = slot.phase else {
             // Readiness of a socket from a finished attempt: nothing to do.
             return;
         };
@@ -336,7 +377,10 @@ impl HealthChecker {
         let token = Token(self.token_base + idx);
         let progress = match slot.phase {
             Phase::Idle => {
-                slot.phase = Phase::Running { scheduled: at };
+                slot.phase = Phase::Running {
+                    scheduled: at,
+                    started: now,
+                };
                 let mut cx = Context {
                     registry: &self.registry,
                     token,
@@ -345,7 +389,7 @@ impl HealthChecker {
                 };
                 slot.checker.start(&mut cx)
             }
-            Phase::Running { scheduled } => {
+            Phase::Running { scheduled, .. } => {
                 let mut cx = Context {
                     registry: &self.registry,
                     token,
@@ -380,12 +424,25 @@ impl HealthChecker {
         let wake = match progress {
             Progress::Pending => slot.checker.deadline(),
             Progress::Done(outcome) => {
-                slot.phase = Phase::Idle;
-                let decision = slot.health.record(outcome, &slot.timing);
                 let check = CheckId {
                     slot: idx,
                     generation: slot.generation,
                 };
+                if let (Some(log), Phase::Running { started, .. }) = (&mut self.probes, slot.phase)
+                {
+                    let result = ProbeResult::of(&outcome);
+                    let duration = now.saturating_duration_since(started);
+                    for sub in &slot.subscribers {
+                        log.push(Probe {
+                            check,
+                            subscriber: sub.id,
+                            result,
+                            duration,
+                        });
+                    }
+                }
+                slot.phase = Phase::Idle;
+                let decision = slot.health.record(outcome, &slot.timing);
                 for t in decision.transitions {
                     let change = match t {
                         Transition::Up => Change::Up,

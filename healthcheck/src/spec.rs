@@ -19,7 +19,7 @@ use crate::checkers::udp::UdpCheck;
 use crate::dns::RecordType;
 use crate::endpoint::Endpoint;
 use crate::http::HttpProtocol;
-use crate::misc::{CommandLine, CommandLineError};
+use crate::misc::{CommandLine, CommandLineError, RunAs};
 use crate::policy::Timing;
 use crate::tls::{client_config, server_name, TlsSetupError};
 
@@ -104,6 +104,8 @@ pub struct MiscConfig {
     /// `misc_timeout`; `None` means `delay_loop`, as in keepalived.
     pub timeout: Option<Duration>,
     pub dynamic: bool,
+    /// Who the program runs as; `None`: as the daemon itself.
+    pub run_as: Option<RunAs>,
 }
 
 /// UDP_CHECK.
@@ -185,6 +187,7 @@ impl CheckSpec {
                 CommandLine::parse(&c.path)?,
                 c.timeout.unwrap_or(self.timing.delay_loop),
                 c.dynamic,
+                c.run_as,
             )),
             CheckKind::Udp(c) => Box::new(UdpCheck::new(
                 c.endpoint,

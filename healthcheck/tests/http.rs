@@ -272,3 +272,115 @@ fn ipv6_host_header_is_bracketed() {
         "{head}"
     );
 }
+
+/// A server that keeps the connection open after its response unless the request says
+/// `Connection: close`, as HTTP/1.1 servers (and many 1.0 ones) do; it answers a chunked
+/// body, so only the close ends it. It answers 400 to an HTTP/1.1 request without `Host`.
+fn keep_alive_server() -> (Server, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let srv = Server::start(move |mut s| {
+        let head = read_head(&mut s);
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let _ = tx.lock().unwrap().send(head);
+        if text.starts_with("GET / HTTP/1.1\r\n") && !text.contains("\r\nHost: ") {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        let _ = s.write_all(CHUNKED_OK);
+        if !text.contains("\r\nConnection: close\r\n") {
+            thread::sleep(Duration::from_secs(3));
+        }
+    });
+    (srv, rx)
+}
+
+const CHUNKED_OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+
+#[test]
+fn http_protocol_sets_the_version_and_connection_close_as_keepalived() {
+    let (srv, rx) = keep_alive_server();
+    let body = &CHUNKED_OK[CHUNKED_OK
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap()
+        + 4..];
+    let digest = md5_hex(&body_digest(body));
+    let spec = |protocol| {
+        let mut s = http_spec(srv.addr, vec![url("/", Some(&digest), None)], T);
+        if let CheckKind::Http(h) = &mut s.kind {
+            h.protocol = protocol;
+            h.virtualhost = Some("www.example.test".into());
+        }
+        s
+    };
+    let port = srv.addr.port();
+    // 1.0C and 1.1: the server closes after the body, the digest is judged at once.
+    for (protocol, version) in [(HttpProtocol::V1_0C, "1.0"), (HttpProtocol::V1_1, "1.1")] {
+        let (o, elapsed) = attempt(&spec(protocol));
+        assert_up(&o);
+        assert!(elapsed < T, "{protocol:?}: {elapsed:?}");
+        let head = String::from_utf8(rx.recv().unwrap()).unwrap();
+        assert_eq!(
+            head,
+            format!(
+                "GET / HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\
+                 Host: www.example.test:{port}\r\n\r\n"
+            )
+        );
+    }
+    // Plain 1.0 sends no Connection header: this server keeps the connection, and the
+    // body never ends before connect_timeout. This is what 1.0C is for.
+    let (o, elapsed) = attempt(&spec(HttpProtocol::V1_0));
+    assert_down(&o, FailureKind::ReadTimeout, "");
+    assert!(elapsed >= T, "{elapsed:?}");
+    let head = String::from_utf8(rx.recv().unwrap()).unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: www.example.test:{port}\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn http_1_1_against_python_http_server_1_1() {
+    let dir = std::env::temp_dir().join(format!("hc-http11-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = b"hello over 1.1\n";
+    std::fs::write(dir.join("index.txt"), body).unwrap();
+    let port = free_port();
+    // python's server speaks keep-alive HTTP/1.1 with --protocol HTTP/1.1.
+    let child = Command::new("/usr/bin/python3")
+        .args([
+            "-m",
+            "http.server",
+            "--protocol",
+            "HTTP/1.1",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = ChildGuard(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    wait_tcp(addr, Duration::from_secs(10));
+    let digest = md5_hex(&body_digest(body));
+    let mut spec = http_spec(
+        addr,
+        vec![url("/index.txt", Some(&digest), Some("200"))],
+        Duration::from_secs(3),
+    );
+    if let CheckKind::Http(h) = &mut spec.kind {
+        h.protocol = HttpProtocol::V1_1;
+    }
+    let (o, elapsed) = attempt(&spec);
+    assert_up(&o);
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

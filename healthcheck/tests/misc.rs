@@ -3,6 +3,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use healthcheck::misc::RunAs;
 use healthcheck::{CheckKind, CheckOutcome, CheckSpec, FailureKind, MiscConfig, Timing};
 
 fn misc_spec(path: &str, timeout: Duration, dynamic: bool) -> CheckSpec {
@@ -11,6 +12,7 @@ fn misc_spec(path: &str, timeout: Duration, dynamic: bool) -> CheckSpec {
             path: path.into(),
             timeout: Some(timeout),
             dynamic,
+            run_as: None,
         }),
         timing: Timing::misc(Duration::from_secs(1)),
     }
@@ -80,4 +82,69 @@ fn killed_after_misc_timeout_with_its_children() {
     );
     std::thread::sleep(Duration::from_millis(1800));
     assert!(!marker.exists(), "process group was not killed");
+}
+
+/// Debian's `nobody` and `nogroup`: present on every system, and never the test's own ids.
+const NOBODY: RunAs = RunAs {
+    uid: 65534,
+    gid: 65534,
+};
+
+#[test]
+fn runs_as_the_configured_user_with_no_other_group() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: changing user needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("hc-misc-user-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = dir.join("id");
+    let line = format!(
+        "/bin/sh -c 'id -u > {0}; id -g >> {0}; id -G >> {0}'",
+        out.display()
+    );
+    let mut spec = misc_spec(&line, T, false);
+    if let CheckKind::Misc(m) = &mut spec.kind {
+        m.run_as = Some(NOBODY);
+    }
+    assert_up(&attempt(&spec).0);
+    let ids = std::fs::read_to_string(&out).unwrap();
+    // uid, gid, and the group list: the primary group alone, none of root's groups.
+    assert_eq!(ids, "65534\n65534\n65534\n");
+    // The file is the child's, created as nobody.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&out).unwrap().uid(), 65534);
+
+    // Without run_as the same line runs as the daemon (root here).
+    std::fs::remove_file(&out).unwrap();
+    assert_up(&attempt(&misc_spec(&line, T, false)).0);
+    let ids = std::fs::read_to_string(&out).unwrap();
+    assert!(ids.starts_with("0\n0\n"), "{ids}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_program_the_user_cannot_run_is_a_failure() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: changing user needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("hc-misc-noexec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("root-only.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut spec = misc_spec(script.to_str().unwrap(), T, false);
+    assert_up(&attempt(&spec).0);
+    if let CheckKind::Misc(m) = &mut spec.kind {
+        m.run_as = Some(NOBODY);
+    }
+    let (o, _) = attempt(&spec);
+    assert_down(&o, FailureKind::Script, "could not be started");
+    let _ = std::fs::remove_dir_all(&dir);
 }

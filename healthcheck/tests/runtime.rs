@@ -286,6 +286,7 @@ fn misc_dynamic_through_the_runtime() {
             path: "/bin/sh -c 'exit 12'".into(),
             timeout: None,
             dynamic: true,
+            run_as: None,
         }),
         timing: Timing::misc(Duration::from_secs(1))
             .with_alpha(true)
@@ -299,4 +300,141 @@ fn misc_dynamic_through_the_runtime() {
     })
     .unwrap();
     assert_eq!(seen, vec![Change::Up, Change::WeightChanged { weight: 10 }]);
+}
+
+/// Answers `outcome` at `delay` after each start, through the runtime's deadline path.
+struct Slow {
+    delay: Duration,
+    outcome: CheckOutcome,
+    deadline: Instant,
+}
+
+impl Checker for Slow {
+    fn start(&mut self, cx: &mut Context<'_>) -> Progress {
+        self.deadline = cx.now + self.delay;
+        Progress::Pending
+    }
+    fn ready(&mut self, _: &mut Context<'_>) -> Progress {
+        Progress::Pending
+    }
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+    fn timeout(&mut self, _: &mut Context<'_>) -> Progress {
+        Progress::Done(self.outcome.clone())
+    }
+    fn cancel(&mut self, _: &Registry) {}
+    fn describe(&self) -> String {
+        "slow".into()
+    }
+}
+
+#[test]
+fn probe_records_carry_result_and_duration_from_start_to_verdict() {
+    use healthcheck::{Probe, ProbeResult};
+    let poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 0).unwrap();
+    hc.record_probes(8);
+    let t0 = Instant::now();
+    let timing = Timing::new(Duration::from_secs(10)).with_warmup(Duration::ZERO);
+    let slow = |outcome| {
+        Box::new(Slow {
+            delay: Duration::from_millis(250),
+            outcome,
+            deadline: t0,
+        })
+    };
+    let ok = hc.add_checker(slow(CheckOutcome::UpWithWeight(4)), timing, sub(1), t0);
+    let ko = hc.add_checker(
+        slow(CheckOutcome::Down(Failure::new(
+            FailureKind::ReadTimeout,
+            "x",
+        ))),
+        timing,
+        sub(2),
+        t0,
+    );
+    // The loop starts them 5 ms late: lateness is not part of the probe.
+    hc.handle_timeout(t0 + Duration::from_millis(5));
+    assert_eq!(hc.poll_probe(), None);
+    hc.handle_timeout(t0 + Duration::from_millis(255));
+    let mut got: Vec<Probe> = std::iter::from_fn(|| hc.poll_probe()).collect();
+    got.sort_by_key(|p| p.subscriber);
+    assert_eq!(
+        got,
+        vec![
+            Probe {
+                check: ok.check,
+                subscriber: 1,
+                result: ProbeResult::Success,
+                duration: Duration::from_millis(250),
+            },
+            Probe {
+                check: ko.check,
+                subscriber: 2,
+                result: ProbeResult::Failure(FailureKind::ReadTimeout),
+                duration: Duration::from_millis(250),
+            },
+        ]
+    );
+    assert_eq!(hc.probes_dropped(), 0);
+}
+
+#[test]
+fn probes_of_a_shared_check_reach_every_subscriber_over_real_sockets() {
+    use healthcheck::ProbeResult;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up: SocketAddr = listener.local_addr().unwrap();
+    let refused: SocketAddr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 0).unwrap();
+    // Not asked for: no records.
+    let spec = |addr| CheckSpec {
+        kind: CheckKind::Tcp(TcpConfig {
+            endpoint: Endpoint::new(addr),
+            connect_timeout: Duration::from_secs(1),
+        }),
+        timing: Timing::new(Duration::from_secs(10)).with_warmup(Duration::ZERO),
+    };
+    let now = Instant::now();
+    hc.add(spec(up), sub(1), now).unwrap();
+    hc.run_until(&mut poll, now + Duration::from_millis(300), |_| true)
+        .unwrap();
+    assert_eq!(hc.poll_probe(), None);
+
+    let mut hc = HealthChecker::new(poll.registry(), 100).unwrap();
+    hc.record_probes(16);
+    let now = Instant::now();
+    let shared = hc.add(spec(up), sub(1), now).unwrap();
+    assert_eq!(hc.add(spec(up), sub(3), now).unwrap().check, shared.check);
+    let bad = hc.add(spec(refused), sub(5), now).unwrap();
+    let started = Instant::now();
+    hc.run_until(&mut poll, now + Duration::from_millis(500), |_| true)
+        .unwrap();
+    let probes: Vec<_> = std::iter::from_fn(|| hc.poll_probe()).collect();
+    let of = |s: u64| {
+        probes
+            .iter()
+            .filter(|p| p.subscriber == s)
+            .collect::<Vec<_>>()
+    };
+    for s in [1, 3] {
+        let p = of(s);
+        assert_eq!(p.len(), 1, "{probes:?}");
+        assert_eq!(
+            (p[0].check, p[0].result),
+            (shared.check, ProbeResult::Success)
+        );
+        assert!(p[0].duration < started.elapsed(), "{probes:?}");
+    }
+    // The refused one retries (TCP_CHECK's default retry 1): one record per attempt.
+    let p = of(5);
+    assert!(!p.is_empty(), "{probes:?}");
+    assert!(p
+        .iter()
+        .all(|p| p.check == bad.check && p.result == ProbeResult::Failure(FailureKind::Connect)));
+    drop(listener);
 }

@@ -1,5 +1,5 @@
 //! MISC_CHECK: run a program; its exit status decides. No shell unless the line needs one, killed (with
-//! its whole process group) after `misc_timeout`.
+//! its whole process group) after `misc_timeout`, as the configured user if there is one ([`RunAs`]).
 //!
 //! Exit is observed through a pidfd registered with mio (readable when the child exits), so there is no
 //! SIGCHLD handler and no thread. Where pidfd_open is unavailable the checker polls `waitpid(WNOHANG)`
@@ -15,7 +15,7 @@ use mio::{Interest, Registry};
 
 use super::down;
 use crate::checker::{Checker, Context, Progress};
-use crate::misc::{outcome_for_exit, CommandLine};
+use crate::misc::{outcome_for_exit, CommandLine, RunAs};
 use crate::outcome::FailureKind;
 
 /// Poll interval when no pidfd is available.
@@ -34,18 +34,26 @@ pub struct MiscCheck {
     command: CommandLine,
     timeout: Duration,
     dynamic: bool,
+    run_as: Option<RunAs>,
     running: Option<Running>,
     /// Killed children not yet reaped; retried on every call so no zombie outlives the checker long.
     zombies: Vec<Child>,
 }
 
 impl MiscCheck {
-    pub fn new(path: String, command: CommandLine, timeout: Duration, dynamic: bool) -> Self {
+    pub fn new(
+        path: String,
+        command: CommandLine,
+        timeout: Duration,
+        dynamic: bool,
+        run_as: Option<RunAs>,
+    ) -> Self {
         MiscCheck {
             path,
             command,
             timeout,
             dynamic,
+            run_as,
             running: None,
             zombies: Vec::new(),
         }
@@ -135,13 +143,19 @@ impl Checker for MiscCheck {
                 format!("Misc check for [{}] has an empty command line.", self.path),
             ));
         };
-        let spawned = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
-            .spawn();
+            .process_group(0);
+        if let Some(r) = self.run_as {
+            // std, in the child before exec: setgroups(0) (when root), setgid, setuid; any
+            // failure is reported here as a spawn error and the program never runs.
+            command.gid(r.gid).uid(r.uid);
+        }
+        let spawned = command.spawn();
         let child = match spawned {
             Ok(c) => c,
             Err(e) => {

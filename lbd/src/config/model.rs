@@ -445,7 +445,8 @@ pub enum LbKind {
     Tun(TunnelOptions),
 }
 
-/// `lb_kind TUN` options: `tun_type ipip|gue|gre`, `tun_port`, `tun_flags`.
+/// `lb_kind TUN` options: keepalived's `TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`,
+/// or lbd's separate `tun_type`, `tun_port`, `tun_flags` (which win when given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TunnelOptions {
     pub kind: TunnelKind,
@@ -534,7 +535,34 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     /// `ops`: one-packet scheduling (UDP).
     pub one_packet_scheduling: bool,
+    /// `flag-1`..`flag-3`, `sh-*`, `mh-*`: the scheduler's flag bits.
+    pub sched_flags: SchedulerFlags,
+    /// `persistence_engine NAME` (IPVS knows `sip`): what a persistent connection is
+    /// keyed on besides the client address.
+    pub persistence_engine: Option<String>,
     pub real_servers: Vec<RealServer>,
+}
+
+/// The three scheduler flag bits of an IPVS service (`ipvsadm -b`).
+///
+/// keepalived names them `flag-1`..`flag-3`, and for the `sh` and `mh` schedulers also
+/// by meaning: `*-fallback` is bit 1 and `*-port` is bit 2. The bits, not the words, are
+/// kept: `sh-port` and `flag-2` on an `sh` service are one and the same request, and the
+/// kernel reports only the bits back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchedulerFlags {
+    /// `flag-1`, `sh-fallback`, `mh-fallback`.
+    pub flag_1: bool,
+    /// `flag-2`, `sh-port`, `mh-port`.
+    pub flag_2: bool,
+    /// `flag-3`.
+    pub flag_3: bool,
+}
+
+impl SchedulerFlags {
+    pub fn is_empty(self) -> bool {
+        !(self.flag_1 || self.flag_2 || self.flag_3)
+    }
 }
 
 /// `real_server IP PORT { }`.
@@ -609,6 +637,21 @@ pub struct HttpCheck {
     pub urls: Vec<UrlCheck>,
     pub virtualhost: Option<String>,
     pub enable_sni: bool,
+    /// `http_protocol 1.0|1.0C|1.1`; default 1.0.
+    pub protocol: HttpVersion,
+}
+
+/// keepalived's `http_protocol`: the request's version line and `Connection` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// `HTTP/1.0`, no `Connection` header (keepalived's default).
+    #[default]
+    V1_0,
+    /// `1.0C`: `HTTP/1.0` with `Connection: close`, for servers that keep 1.0
+    /// connections open.
+    V1_0Close,
+    /// `HTTP/1.1` with `Connection: close`.
+    V1_1,
 }
 
 /// `url { path P [digest HEX] [status_code N[-M] ...] }`.

@@ -119,18 +119,17 @@ impl VsSpec {
     }
 }
 
-/// keepalived's words for the scheduler flags (`lvs_flags`, `flag-1`..`flag-3`, `sh-port`,
-/// `sh-fallback`, `mh-port`, `mh-fallback`); `None` for any other word.
-///
-/// The configuration model does not carry these words yet (the parser accepts them without
-/// storing them); this mapping is what it should use when it does.
-pub fn sched_flag(word: &str) -> Option<SchedFlags> {
-    match word {
-        "flag-1" | "sh-fallback" | "mh-fallback" => Some(SchedFlags::FLAG1),
-        "flag-2" | "sh-port" | "mh-port" => Some(SchedFlags::FLAG2),
-        "flag-3" => Some(SchedFlags::FLAG3),
-        _ => None,
-    }
+/// The configured scheduler flag bits as IPVS's (`sh-fallback` is bit 1, `sh-port` bit 2,
+/// the parser having already dropped `sh-*`/`mh-*` words given to another scheduler).
+pub fn sched_flags(f: config::SchedulerFlags) -> SchedFlags {
+    [
+        (f.flag_1, SchedFlags::FLAG1),
+        (f.flag_2, SchedFlags::FLAG2),
+        (f.flag_3, SchedFlags::FLAG3),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .fold(SchedFlags::NONE, |acc, (_, bit)| acc.union(bit))
 }
 
 /// Every virtual server of `cfg`, in configuration order.
@@ -271,6 +270,8 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
     for key in keys {
         let mut s = Service::new(key, vs.lb_algo.clone());
         s.one_packet = vs.one_packet_scheduling;
+        s.sched_flags = sched_flags(vs.sched_flags);
+        s.pe_name = vs.persistence_engine.clone();
         if let Some(timeout) = persistence {
             let netmask = match vs.persistence_granularity {
                 None => Netmask::host(key.family()),
@@ -538,6 +539,39 @@ mod tests {
     }
 
     #[test]
+    fn keepalived_tunnel_options_after_tun() {
+        let c = cfg("virtual_server 192.0.2.100 80 {\n protocol TCP\n lvs_method TUN type gue port 6080 csum\n \
+             real_server 192.0.2.10 80 {\n }\n real_server 192.0.2.11 80 {\n lb_kind TUN type gre nocsum\n }\n \
+             real_server 192.0.2.12 80 {\n lvs_method TUN\n }\n}\n");
+        let s = &specs(&c).unwrap()[0];
+        let fwd: Vec<Forward> = s.real_servers.iter().map(|r| r.dest.forward).collect();
+        assert_eq!(
+            fwd,
+            [
+                Forward::Tunnel(Tunnel::Gue {
+                    port: 6080,
+                    csum: TunnelCsum::Csum
+                }),
+                Forward::Tunnel(Tunnel::Gre {
+                    csum: TunnelCsum::None
+                }),
+                Forward::Tunnel(Tunnel::Ipip),
+            ]
+        );
+        for bad in [
+            "lb_kind TUN type gue csum",
+            "lb_kind TUN type ipip csum",
+            "lb_kind TUN type gre remcsum",
+            "lb_kind TUN type vxlan",
+            "lb_kind TUN type gue port 0",
+            "lb_kind TUN csum extra",
+        ] {
+            let text = format!("virtual_server 192.0.2.100 80 {{\n protocol TCP\n {bad}\n}}\n");
+            assert!(load_str("t.conf", &text).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn duplicate_real_servers_are_refused() {
         let c = cfg(
             "virtual_server 192.0.2.100 80 {\n real_server 192.0.2.1 80 {\n }\n \
@@ -587,12 +621,72 @@ mod tests {
         );
     }
 
+    fn service(c: &Config, key: ServiceKey) -> Service {
+        healthy_table(c).unwrap().services[&key].service.clone()
+    }
+
     #[test]
-    fn sched_flag_words() {
-        assert_eq!(sched_flag("sh-port"), Some(SchedFlags::PORT));
-        assert_eq!(sched_flag("mh-fallback"), Some(SchedFlags::FALLBACK));
-        assert_eq!(sched_flag("flag-3"), Some(SchedFlags::FLAG3));
-        assert_eq!(sched_flag("ops"), None);
+    fn sh_flags_reach_the_service() {
+        let c = cfg(
+            "virtual_server 192.0.2.100 80 {\n protocol TCP\n sh-port\n sh-fallback\n \
+             lb_algo sh\n}\n",
+        );
+        let s = service(&c, ServiceKey::tcp(sa("192.0.2.100:80")));
+        assert_eq!(s.sched_flags, SchedFlags::PORT.union(SchedFlags::FALLBACK));
+        assert!(!s.sched_flags.contains(SchedFlags::FLAG3));
+    }
+
+    #[test]
+    fn mh_and_numbered_flags_reach_the_service() {
+        let c = cfg(
+            "virtual_server 192.0.2.100 53 {\n protocol UDP\n lb_algo mh\n mh-port\n \
+             flag-3\n ops\n}\n",
+        );
+        let s = service(&c, ServiceKey::udp(sa("192.0.2.100:53")));
+        assert_eq!(s.sched_flags, SchedFlags::PORT.union(SchedFlags::FLAG3));
+        assert!(!s.sched_flags.contains(SchedFlags::FALLBACK));
+        assert!(s.one_packet);
+    }
+
+    #[test]
+    fn scheduler_specific_flags_are_dropped_on_other_schedulers() {
+        let l = load_str(
+            "t.conf",
+            "virtual_server 192.0.2.100 80 {\n protocol TCP\n lb_algo rr\n sh-port\n \
+             mh-fallback\n flag-1\n ops\n}\n",
+        )
+        .unwrap();
+        let s = service(&l.config, ServiceKey::tcp(sa("192.0.2.100:80")));
+        // flag-1 is for any scheduler; sh-port and mh-fallback are not for rr; ops needs UDP.
+        assert_eq!(s.sched_flags, SchedFlags::FLAG1);
+        assert!(!s.one_packet);
+        let text: String = l.warnings.iter().map(|w| format!("{w}\n")).collect();
+        assert!(
+            text.contains("sh-port only applies to the sh scheduler"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mh-fallback only applies to the mh scheduler"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ops (one-packet scheduling) needs protocol UDP"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn persistence_engine_reaches_the_service() {
+        let c = cfg(
+            "virtual_server 192.0.2.100 5060 {\n protocol UDP\n persistence_timeout 60\n \
+             persistence_engine sip\n}\n",
+        );
+        let s = service(&c, ServiceKey::udp(sa("192.0.2.100:5060")));
+        assert_eq!(s.pe_name.as_deref(), Some("sip"));
+        assert_eq!(s.persistence.map(|p| p.timeout), Some(60));
+        let c = cfg("virtual_server 192.0.2.100 80 {\n protocol TCP\n}\n");
+        let s = service(&c, ServiceKey::tcp(sa("192.0.2.100:80")));
+        assert_eq!((s.pe_name, s.sched_flags), (None, SchedFlags::NONE));
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! The `/metrics` document: VRRP metrics derived from a [`Status`] at scrape time, plus the
 //! observations other parts of the daemon push through the hooks ([`Metrics::record_check`],
-//! [`Metrics::record_ipvs_apply`]).
+//! [`Metrics::record_probe`], [`Metrics::record_ipvs_apply`]).
+//!
+//! Health checks have two sources. Verdict changes (a real server going up or down) come as
+//! [`CheckObservation`]s; every attempt comes as a probe (result and duration) on a series
+//! registered once with [`Metrics::check_series`], so that recording one, thousands of times
+//! a second, allocates nothing.
 //!
 //! Nothing is emitted that has no real value: a hook's families appear only once something
 //! was recorded through it, so a VRRP-only daemon shows no checker or IPVS series at all.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use healthcheck::ProbeResult;
 
 use super::exposition::{le_label, Kind, Writer};
 use super::status::Status;
@@ -77,13 +84,25 @@ struct CheckKey {
     checker: String,
 }
 
+/// Handle of one health-check series (virtual server, real server, checker), from
+/// [`Metrics::check_series`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckSeriesId(usize);
+
 #[derive(Debug, Clone)]
 struct CheckSeries {
+    key: CheckKey,
+    /// Verdict changes ([`Metrics::record_check`]).
     success: u64,
     failure: u64,
-    /// 1 if the last check succeeded.
-    last_up: bool,
-    latency: Histogram,
+    /// Whether the last check (attempt or verdict, whichever came last) succeeded; `None`
+    /// until one is known.
+    last_up: Option<bool>,
+    /// Attempts by result label (`success` or a failure kind): a handful of entries, each
+    /// allocated the first time its label is seen.
+    probes: Vec<(&'static str, u64)>,
+    /// Attempt durations, start to verdict.
+    duration: Histogram,
 }
 
 /// One finished health check, as the checker side reports it.
@@ -97,8 +116,8 @@ pub struct CheckObservation<'a> {
     pub checker: &'a str,
     pub success: bool,
     /// From sending the probe to the verdict; `None` when the reporter does not measure it
-    /// (the daemon's healthcheck events carry none), so nothing is observed rather than a
-    /// made-up value.
+    /// (verdict changes carry none: their attempts come through [`Metrics::record_probe`]),
+    /// so nothing is observed rather than a made-up value.
     pub latency: Option<Duration>,
 }
 
@@ -125,32 +144,107 @@ struct IpvsSeries {
 /// Observations pushed by the hooks; the VRRP side needs none (it is read from the engines).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    checks: BTreeMap<CheckKey, CheckSeries>,
+    /// Check series by [`CheckSeriesId`]; `None` for a removed one (its index is reused).
+    checks: Vec<Option<CheckSeries>>,
+    /// The same series by labels, which is also the order they are written in.
+    check_index: BTreeMap<CheckKey, usize>,
+    free_checks: Vec<usize>,
+    /// Attempt records the checker side could not deliver (its queue was full).
+    probes_dropped: u64,
     ipvs: BTreeMap<&'static str, IpvsSeries>,
 }
 
 impl Metrics {
-    /// Hook for the checker side: call once per finished check.
-    pub fn record_check(&mut self, o: CheckObservation<'_>) {
+    /// The series of one checker of one real server, created on first use: the handle for
+    /// [`record_probe`](Self::record_probe). Two checkers of the same type on the same real
+    /// server share a series.
+    pub fn check_series(
+        &mut self,
+        virtual_server: &str,
+        real_server: &str,
+        checker: &str,
+    ) -> CheckSeriesId {
         let key = CheckKey {
-            virtual_server: o.virtual_server.to_owned(),
-            real_server: o.real_server.to_owned(),
-            checker: o.checker.to_owned(),
+            virtual_server: virtual_server.to_owned(),
+            real_server: real_server.to_owned(),
+            checker: checker.to_owned(),
         };
-        let s = self.checks.entry(key).or_insert_with(|| CheckSeries {
+        if let Some(&i) = self.check_index.get(&key) {
+            return CheckSeriesId(i);
+        }
+        let series = CheckSeries {
+            key: key.clone(),
             success: 0,
             failure: 0,
-            last_up: false,
-            latency: Histogram::new(CHECK_BUCKETS),
+            last_up: None,
+            probes: Vec::new(),
+            duration: Histogram::new(CHECK_BUCKETS),
+        };
+        let i = match self.free_checks.pop() {
+            Some(i) => {
+                self.checks[i] = Some(series);
+                i
+            }
+            None => {
+                self.checks.push(Some(series));
+                self.checks.len() - 1
+            }
+        };
+        self.check_index.insert(key, i);
+        CheckSeriesId(i)
+    }
+
+    /// Drops every check series `keep` says no to (real servers a reload removed), so that
+    /// the exposition does not go on showing servers that no longer exist.
+    pub fn retain_check_series(&mut self, keep: impl Fn(CheckSeriesId) -> bool) {
+        let checks = &mut self.checks;
+        let free = &mut self.free_checks;
+        self.check_index.retain(|_, i| {
+            let kept = keep(CheckSeriesId(*i));
+            if !kept {
+                if let Some(slot) = checks.get_mut(*i) {
+                    *slot = None;
+                }
+                free.push(*i);
+            }
+            kept
         });
+    }
+
+    /// Hook for the checker side: one finished attempt of the checker behind `id`. Allocates
+    /// nothing once the result's label has been seen on the series.
+    pub fn record_probe(&mut self, id: CheckSeriesId, result: ProbeResult, duration: Duration) {
+        let Some(s) = self.checks.get_mut(id.0).and_then(Option::as_mut) else {
+            return;
+        };
+        let label = result.label();
+        match s.probes.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => s.probes.push((label, 1)),
+        }
+        s.last_up = Some(result == ProbeResult::Success);
+        s.duration.observe(duration);
+    }
+
+    /// How many attempt records the checker side has lost so far (a running total).
+    pub fn set_probes_dropped(&mut self, total: u64) {
+        self.probes_dropped = total;
+    }
+
+    /// Hook for the checker side: call once per verdict change.
+    pub fn record_check(&mut self, o: CheckObservation<'_>) {
+        let id = self.check_series(o.virtual_server, o.real_server, o.checker);
+        let Some(s) = self.checks.get_mut(id.0).and_then(Option::as_mut) else {
+            return;
+        };
         if o.success {
             s.success += 1;
         } else {
             s.failure += 1;
         }
-        s.last_up = o.success;
+        s.last_up = Some(o.success);
         if let Some(l) = o.latency {
-            s.latency.observe(l);
+            s.duration.observe(l);
         }
     }
 
@@ -178,53 +272,85 @@ impl Metrics {
         w.finish()
     }
 
+    /// The check series in label order.
+    fn check_series_sorted(&self) -> impl Iterator<Item = &CheckSeries> {
+        self.check_index
+            .values()
+            .filter_map(|i| self.checks.get(*i).and_then(Option::as_ref))
+    }
+
     fn write_checks(&self, w: &mut Writer) {
-        if self.checks.is_empty() {
+        if self.check_index.is_empty() {
             return;
         }
-        let labels = |k: &CheckKey| {
+        fn labels(k: &CheckKey) -> [(&str, &str); 3] {
             [
-                ("virtual_server", k.virtual_server.clone()),
-                ("real_server", k.real_server.clone()),
-                ("checker", k.checker.clone()),
+                ("virtual_server", &k.virtual_server),
+                ("real_server", &k.real_server),
+                ("checker", &k.checker),
             ]
-        };
-        w.family(
-            "lbd_check_results_total",
-            Kind::Counter,
-            "Finished health checks by result.",
-        );
-        for (k, s) in &self.checks {
-            let l = labels(k);
-            for (result, n) in [("success", s.success), ("failure", s.failure)] {
-                let mut v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-                v.push(("result", result));
-                w.sample("", &v, n);
+        }
+        if self
+            .check_series_sorted()
+            .any(|s| s.success + s.failure > 0)
+        {
+            w.family(
+                "lbd_check_results_total",
+                Kind::Counter,
+                "Health verdict changes of the real server (up = success, down = failure).",
+            );
+            for s in self
+                .check_series_sorted()
+                .filter(|s| s.success + s.failure > 0)
+            {
+                let l = labels(&s.key);
+                for (result, n) in [("success", s.success), ("failure", s.failure)] {
+                    w.sample("", &[l[0], l[1], l[2], ("result", result)], n);
+                }
             }
         }
-        w.family(
-            "lbd_check_up",
-            Kind::Gauge,
-            "1 if the last health check of the real server succeeded.",
-        );
-        for (k, s) in &self.checks {
-            let l = labels(k);
-            let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-            w.sample("", &v, u64::from(s.last_up));
+        if self.check_series_sorted().any(|s| s.last_up.is_some()) {
+            w.family(
+                "lbd_check_up",
+                Kind::Gauge,
+                "1 if the last health check of the real server succeeded.",
+            );
+            for s in self.check_series_sorted() {
+                if let Some(up) = s.last_up {
+                    w.sample("", &labels(&s.key), u64::from(up));
+                }
+            }
         }
-        // Only series with a measured latency: the daemon's health events carry none.
-        if self.checks.values().all(|s| s.latency.count == 0) {
-            return;
+        if self.check_series_sorted().any(|s| !s.probes.is_empty()) {
+            w.family(
+                "lbd_check_probes_total",
+                Kind::Counter,
+                "Health check attempts, by result: success or the failure kind.",
+            );
+            for s in self.check_series_sorted() {
+                let l = labels(&s.key);
+                let mut probes = s.probes.clone();
+                probes.sort_unstable();
+                for (result, n) in probes {
+                    w.sample("", &[l[0], l[1], l[2], ("result", result)], n);
+                }
+            }
         }
-        w.family(
-            "lbd_check_latency_seconds",
-            Kind::Histogram,
-            "Health check latency, probe to verdict.",
-        );
-        for (k, s) in self.checks.iter().filter(|(_, s)| s.latency.count > 0) {
-            let l = labels(k);
-            let v: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-            s.latency.write(w, &v);
+        if self.check_series_sorted().any(|s| s.duration.count > 0) {
+            w.family(
+                "lbd_check_duration_seconds",
+                Kind::Histogram,
+                "Duration of health check attempts, from connect (or spawn) to verdict.",
+            );
+            for s in self.check_series_sorted().filter(|s| s.duration.count > 0) {
+                s.duration.write(w, &labels(&s.key));
+            }
+            w.family(
+                "lbd_check_probes_dropped_total",
+                Kind::Counter,
+                "Attempt records lost before they were counted (the checker side's queue was full).",
+            );
+            w.sample("", &[], self.probes_dropped);
         }
     }
 
@@ -468,7 +594,8 @@ mod tests {
         });
         let text = m.render(&empty_status());
         assert!(text.contains("lbd_check_up{"), "{text}");
-        assert!(!text.contains("lbd_check_latency_seconds"), "{text}");
+        assert!(!text.contains("lbd_check_duration_seconds"), "{text}");
+        assert!(!text.contains("lbd_check_probes_total"), "{text}");
     }
 
     #[test]
@@ -502,15 +629,15 @@ mod tests {
         )));
         assert!(text.contains(&format!("lbd_check_up{{{rs}}} 1\n")));
         assert!(text.contains(&format!(
-            "lbd_check_latency_seconds_bucket{{{rs},le=\"0.005\"}} 1\n"
+            "lbd_check_duration_seconds_bucket{{{rs},le=\"0.005\"}} 1\n"
         )));
         assert!(text.contains(&format!(
-            "lbd_check_latency_seconds_bucket{{{rs},le=\"0.01\"}} 2\n"
+            "lbd_check_duration_seconds_bucket{{{rs},le=\"0.01\"}} 2\n"
         )));
         assert!(text.contains(&format!(
-            "lbd_check_latency_seconds_bucket{{{rs},le=\"+Inf\"}} 3\n"
+            "lbd_check_duration_seconds_bucket{{{rs},le=\"+Inf\"}} 3\n"
         )));
-        assert!(text.contains(&format!("lbd_check_latency_seconds_count{{{rs}}} 3\n")));
+        assert!(text.contains(&format!("lbd_check_duration_seconds_count{{{rs}}} 3\n")));
         assert!(text
             .contains("lbd_ipvs_apply_errors_total{operation=\"add_dest\",error=\"exists\"} 1\n"));
         assert!(text.contains("lbd_ipvs_requests_total{operation=\"add_dest\"} 1\n"));
@@ -520,5 +647,69 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn probes_fill_counters_and_the_histogram_of_their_series() {
+        use healthcheck::FailureKind;
+        let mut m = Metrics::default();
+        let a = m.check_series("[192.0.2.10]:tcp:80", "198.51.100.1:80", "HTTP_GET");
+        let b = m.check_series("[192.0.2.10]:tcp:80", "198.51.100.2:80", "HTTP_GET");
+        assert_eq!(
+            m.check_series("[192.0.2.10]:tcp:80", "198.51.100.1:80", "HTTP_GET"),
+            a
+        );
+        // Registered but never probed: nothing to show yet (no made-up zeros or downs).
+        let text = m.render(&empty_status());
+        assert!(!text.contains("lbd_check"), "{text}");
+
+        m.record_probe(a, ProbeResult::Success, Duration::from_millis(3));
+        m.record_probe(a, ProbeResult::Success, Duration::from_millis(30));
+        m.record_probe(
+            a,
+            ProbeResult::Failure(FailureKind::ConnectTimeout),
+            Duration::from_secs(3),
+        );
+        m.record_probe(b, ProbeResult::Success, Duration::from_micros(800));
+        m.set_probes_dropped(4);
+        let text = m.render(&empty_status());
+        let la = "virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"198.51.100.1:80\",checker=\"HTTP_GET\"";
+        let lb = la.replace("198.51.100.1", "198.51.100.2");
+        for line in [
+            format!("lbd_check_probes_total{{{la},result=\"success\"}} 2\n"),
+            format!("lbd_check_probes_total{{{la},result=\"connect_timeout\"}} 1\n"),
+            format!("lbd_check_probes_total{{{lb},result=\"success\"}} 1\n"),
+            format!("lbd_check_up{{{la}}} 0\n"),
+            format!("lbd_check_up{{{lb}}} 1\n"),
+            format!("lbd_check_duration_seconds_bucket{{{la},le=\"0.005\"}} 1\n"),
+            format!("lbd_check_duration_seconds_bucket{{{la},le=\"0.05\"}} 2\n"),
+            format!("lbd_check_duration_seconds_bucket{{{la},le=\"2.5\"}} 2\n"),
+            format!("lbd_check_duration_seconds_bucket{{{la},le=\"5\"}} 3\n"),
+            format!("lbd_check_duration_seconds_count{{{la}}} 3\n"),
+            format!("lbd_check_duration_seconds_bucket{{{lb},le=\"0.001\"}} 1\n"),
+            "lbd_check_probes_dropped_total 4\n".to_owned(),
+        ] {
+            assert!(text.contains(&line), "{line}in:\n{text}");
+        }
+        // No verdict change yet: no results family.
+        assert!(!text.contains("lbd_check_results_total"), "{text}");
+
+        // A reload that drops b: its series goes, a's stays.
+        m.retain_check_series(|id| id == a);
+        let text = m.render(&empty_status());
+        assert!(!text.contains("198.51.100.2"), "{text}");
+        assert!(
+            text.contains(&format!("lbd_check_up{{{la}}} 0\n")),
+            "{text}"
+        );
+        // The freed slot is reused, starting empty.
+        let c = m.check_series("[192.0.2.10]:tcp:80", "198.51.100.3:80", "HTTP_GET");
+        assert_eq!(c, b);
+        let text = m.render(&empty_status());
+        assert!(!text.contains("198.51.100.3"), "{text}");
+        // A probe on a stale handle is ignored rather than misattributed.
+        m.retain_check_series(|id| id == a);
+        m.record_probe(c, ProbeResult::Success, Duration::ZERO);
+        assert!(!m.render(&empty_status()).contains("198.51.100.3"));
     }
 }

@@ -105,6 +105,14 @@ pub(super) const VS_KEYWORDS: &[&str] = &[
     "ha_suspend",
     "virtualhost",
     "ops",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "persistence_engine",
     "real_server",
     "tun_type",
     "tun_port",
@@ -118,14 +126,8 @@ const VS_UNUSED: &[&str] = &[
     "warmup",
     "connect_timeout",
     "sorry_server_lvs_method",
-    "lvs_flags",
-    "flag-1",
-    "flag-2",
-    "flag-3",
-    "sh-port",
-    "sh-fallback",
-    "mh-port",
-    "mh-fallback",
+    // The kernel hashes every service itself; keepalived's `hashed` asks for nothing.
+    "hashed",
     "ip_family",
 ];
 
@@ -152,9 +154,16 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         ha_suspend: false,
         virtualhost: None,
         one_packet_scheduling: false,
+        sched_flags: SchedulerFlags::default(),
+        persistence_engine: None,
         real_servers: Vec::new(),
     };
     let mut tunnel = TunnelOptions::default();
+    let tunnel_given = ["tun_type", "tun_port", "tun_flags"]
+        .iter()
+        .any(|k| children_given(n, k));
+    // Read once the whole block is: `sh-port` before `lb_algo sh` is still meant for sh.
+    let mut flag_words: Vec<&Node> = Vec::new();
     for c in children(d, n) {
         match c.keyword.as_str() {
             "delay_loop" => {
@@ -257,12 +266,40 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
             "ha_suspend" => vs.ha_suspend = v::flag(d, c),
             "virtualhost" => vs.virtualhost = v::word(d, c, "a host name"),
             "ops" => vs.one_packet_scheduling = v::flag(d, c),
+            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback" => {
+                if v::flag(d, c) {
+                    flag_words.push(c);
+                }
+            }
+            "persistence_engine" => vs.persistence_engine = persistence_engine(d, c),
             "real_server" => vs.real_servers.extend(real_server(d, c)),
             _ => unknown(d, c, VS_KEYWORDS, VS_UNUSED),
         }
     }
-    if let LbKind::Tun(t) = &mut vs.lb_kind {
+    // lbd's own tun_type/tun_port/tun_flags, when given, replace the options written after
+    // TUN.
+    if let (LbKind::Tun(t), true) = (&mut vs.lb_kind, tunnel_given) {
         *t = tunnel;
+    }
+    vs.sched_flags = sched_flags(d, &vs.lb_algo, &flag_words);
+    // IPVS applies one-packet scheduling to UDP datagrams only; keepalived clears it on a
+    // TCP or SCTP service. A fwmark service can carry UDP, so it keeps the flag.
+    if vs.one_packet_scheduling
+        && !matches!(vs.key, ServiceKey::Fwmark(_))
+        && vs.protocol != Some(Protocol::Udp)
+    {
+        d.warn(
+            &n.at,
+            "ops (one-packet scheduling) needs protocol UDP: ignored, as keepalived does",
+        );
+        vs.one_packet_scheduling = false;
+    }
+    if vs.persistence_engine.is_some() && vs.persistence_timeout.is_none() {
+        d.warn(
+            &n.at,
+            "persistence_engine has no effect without persistence_timeout: IPVS consults it only for persistent services",
+        );
     }
     let protocol_given = children_given(n, "protocol");
     if !matches!(vs.key, ServiceKey::Fwmark(_)) && !protocol_given {
@@ -283,6 +320,50 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         }
     }
     Some(vs)
+}
+
+/// The flag words of a virtual server as bits. The `sh-*` and `mh-*` words name bits of
+/// those schedulers only; on another scheduler keepalived ignores them with a warning, and
+/// so does lbd (the bit would mean something else, or nothing, to that scheduler).
+fn sched_flags(d: &mut Diagnostics, lb_algo: &str, words: &[&Node]) -> SchedulerFlags {
+    let mut f = SchedulerFlags::default();
+    for w in words {
+        let kw = w.keyword.as_str();
+        let only_for = match kw {
+            "sh-port" | "sh-fallback" => Some("sh"),
+            "mh-port" | "mh-fallback" => Some("mh"),
+            _ => None,
+        };
+        if let Some(sched) = only_for.filter(|s| *s != lb_algo) {
+            d.warn(
+                &w.at,
+                format!(
+                    "{kw} only applies to the {sched} scheduler (lb_algo is {lb_algo}): ignored, as keepalived does"
+                ),
+            );
+            continue;
+        }
+        match kw {
+            "flag-1" | "sh-fallback" | "mh-fallback" => f.flag_1 = true,
+            "flag-2" | "sh-port" | "mh-port" => f.flag_2 = true,
+            _ => f.flag_3 = true,
+        }
+    }
+    f
+}
+
+/// `persistence_engine NAME`: the kernel takes at most 15 bytes (`IP_VS_PENAME_MAXLEN`).
+/// keepalived truncates a longer name, which then names no engine; lbd says so instead.
+fn persistence_engine(d: &mut Diagnostics, c: &Node) -> Option<String> {
+    let name = v::word(d, c, "a persistence engine name (sip)")?;
+    if name.len() > 15 {
+        d.error(
+            &c.at,
+            format!("persistence_engine '{name}' is longer than the kernel's 15 bytes"),
+        );
+        return None;
+    }
+    Some(name)
 }
 
 fn children_given(n: &Node, keyword: &str) -> bool {
@@ -317,14 +398,20 @@ fn service_key(d: &mut Diagnostics, n: &Node) -> Option<ServiceKey> {
     }
 }
 
+/// `lb_kind`/`lvs_method NAT|DR|TUN`, with keepalived 2.2.7's tunnel options after `TUN`:
+/// `[type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
 fn lb_kind(d: &mut Diagnostics, c: &Node) -> Option<LbKind> {
-    match v::word(d, c, "NAT, DR or TUN")?
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "NAT" => Some(LbKind::Nat),
-        "DR" => Some(LbKind::Dr),
-        "TUN" => Some(LbKind::Tun(TunnelOptions::default())),
+    let kind = v::arg(d, c, "NAT, DR or TUN")?.to_ascii_uppercase();
+    match kind.as_str() {
+        "NAT" | "DR" => {
+            no_extra(d, c, 1);
+            Some(if kind == "NAT" {
+                LbKind::Nat
+            } else {
+                LbKind::Dr
+            })
+        }
+        "TUN" => tunnel_options(d, c, &c.args[1..]).map(LbKind::Tun),
         _ => {
             d.error(
                 &c.at,
@@ -335,6 +422,62 @@ fn lb_kind(d: &mut Diagnostics, c: &Node) -> Option<LbKind> {
             );
             None
         }
+    }
+}
+
+/// The words after `TUN`. The checks are keepalived's: a GUE tunnel needs its port and
+/// nothing else takes one, IPIP has no checksum option, GRE no remote checksum.
+fn tunnel_options(d: &mut Diagnostics, c: &Node, words: &[String]) -> Option<TunnelOptions> {
+    let mut t = TunnelOptions::default();
+    let mut rest = words.iter().map(String::as_str);
+    let mut next = rest.next();
+    let bad = |d: &mut Diagnostics, what: String| {
+        d.error(
+            &c.at,
+            format!(
+                "{what}: expected {} TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]",
+                c.keyword
+            ),
+        );
+        None
+    };
+    if next == Some("type") {
+        match rest.next() {
+            Some("ipip") => t.kind = TunnelKind::Ipip,
+            Some("gre") => t.kind = TunnelKind::Gre,
+            Some("gue") => {
+                t.kind = TunnelKind::Gue;
+                if rest.next() != Some("port") {
+                    return bad(d, "gue tunnels require a port".into());
+                }
+                let port = rest.next().unwrap_or_default();
+                t.port = Some(v::int_value(d, c, port, 1, 65535)?);
+            }
+            Some(o) => return bad(d, format!("unknown tunnel type '{o}'")),
+            None => return bad(d, "missing tunnel type".into()),
+        }
+        next = rest.next();
+    }
+    if let Some(w) = next {
+        t.flags = Some(match w {
+            "nocsum" => TunnelChecksum::NoEncap,
+            "csum" => TunnelChecksum::Csum,
+            "remcsum" => TunnelChecksum::RemCsum,
+            o => return bad(d, format!("unknown tunnel option '{o}'")),
+        });
+        if let Some(extra) = rest.next() {
+            return bad(d, format!("unexpected '{extra}' after the checksum option"));
+        }
+    }
+    match (t.kind, t.flags) {
+        (TunnelKind::Ipip, Some(TunnelChecksum::Csum | TunnelChecksum::RemCsum)) => {
+            bad(d, "ipip tunnels do not support checksum option".into())
+        }
+        (TunnelKind::Gre, Some(TunnelChecksum::RemCsum)) => bad(
+            d,
+            "gre tunnels do not support remote checksum option".into(),
+        ),
+        _ => Some(t),
     }
 }
 
@@ -425,7 +568,6 @@ pub(super) const COMMON_KEYWORDS: &[&str] = &[
 ];
 const CHECKER_UNUSED: &[&str] = &[
     "log_all_failures",
-    "http_protocol",
     "fast_recovery",
     "regex",
     "regex_no_match",
@@ -584,7 +726,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
         };
         if !handled {
             let specific: &[&str] = match &kind {
-                CheckerKind::Http(_) => &["url", "virtualhost", "enable_sni"],
+                CheckerKind::Http(_) => &["url", "virtualhost", "enable_sni", "http_protocol"],
                 CheckerKind::Smtp(_) => &["helo_name", "host"],
                 CheckerKind::Dns(_) => &["name", "type"],
                 CheckerKind::Misc(_) => &["misc_path", "misc_timeout", "misc_dynamic", "user"],
@@ -630,6 +772,17 @@ fn http_keyword(d: &mut Diagnostics, c: &Node, h: &mut HttpCheck) -> bool {
     match c.keyword.as_str() {
         "virtualhost" => h.virtualhost = v::word(d, c, "a host name"),
         "enable_sni" => h.enable_sni = v::flag(d, c),
+        // keepalived 2.2.7 takes 1.0c for 1.0C too.
+        "http_protocol" => match v::word(d, c, "1.0, 1.0C or 1.1").as_deref() {
+            Some("1.0") => h.protocol = HttpVersion::V1_0,
+            Some("1.0C" | "1.0c") => h.protocol = HttpVersion::V1_0Close,
+            Some("1.1") => h.protocol = HttpVersion::V1_1,
+            Some(o) => d.error(
+                &c.at,
+                format!("expected 1.0, 1.0C or 1.1 for http_protocol, got '{o}'"),
+            ),
+            None => {}
+        },
         "url" => {
             let mut url = UrlCheck {
                 path: String::new(),

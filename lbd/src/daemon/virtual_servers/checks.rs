@@ -19,7 +19,14 @@ use healthcheck::spec::{
 };
 use healthcheck::{CheckKind, CheckSpec, Endpoint, Timing};
 
-use crate::config::{Checker, CheckerCommon, CheckerKind, DnsType, SmtpCheck, UdpCheck};
+use healthcheck::misc::{CommandLine, RunAs};
+
+use super::script_security::{self, Insecure};
+use crate::config::{
+    Checker, CheckerCommon, CheckerKind, Config, DnsType, HttpVersion, MiscCheck, ScriptUser,
+    SmtpCheck, UdpCheck,
+};
+use crate::daemon::sys::script::{Credentials, ScriptError};
 
 /// keepalived's SMTP_CHECK port when neither the checker nor its `host` block names one:
 /// unlike the other checkers, SMTP does not fall back to the real server's port.
@@ -37,6 +44,75 @@ const UDP_MAX_REPLY_LEN: usize = 255;
 #[error("{0} is not run by lbd yet")]
 pub struct Unsupported(pub &'static str);
 
+/// Why a configured checker is not started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+    /// MISC_CHECK `user` (or `script_user`) names no user or group of this system.
+    #[error("MISC_CHECK {path}: {source}")]
+    User {
+        path: String,
+        #[source]
+        source: ScriptError,
+    },
+    #[error("MISC_CHECK {path}: cannot parse the command line: {source}")]
+    Command {
+        path: String,
+        #[source]
+        source: healthcheck::misc::CommandLineError,
+    },
+    /// keepalived's words: the script would run as root from a path others can change.
+    #[error("MISC_CHECK {path} is insecure and would run as root, not started (enable_script_security): {reason}")]
+    Insecure { path: String, reason: Insecure },
+}
+
+/// What `global_defs` say about the scripts the checkers run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptPolicy {
+    /// `script_user USER [GROUP]`: who a MISC_CHECK without its own `user` runs as.
+    pub script_user: Option<ScriptUser>,
+    /// `enable_script_security`: refuse a script that would run as root from a path a
+    /// non-root user could change.
+    pub security: bool,
+}
+
+impl ScriptPolicy {
+    pub fn of(cfg: &Config) -> Self {
+        ScriptPolicy {
+            script_user: cfg.global.script_user.clone(),
+            security: cfg.global.enable_script_security,
+        }
+    }
+}
+
+impl ScriptPolicy {
+    /// Whether a MISC_CHECK of `cfg` would run as root while `enable_script_security` is off:
+    /// keepalived then logs a `SECURITY VIOLATION` warning at each (re)load, and so does lbd.
+    /// Users that do not resolve are left out (their checkers are refused anyway).
+    pub fn unchecked_root_scripts(&self, cfg: &Config) -> bool {
+        if self.security {
+            return false;
+        }
+        // SAFETY: geteuid has no preconditions.
+        let we_are_root = unsafe { libc::geteuid() } == 0;
+        cfg.virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .flat_map(|rs| &rs.checkers)
+            .filter_map(|c| match &c.kind {
+                CheckerKind::Misc(m) => Some(m),
+                _ => None,
+            })
+            .any(|m| match m.user.as_ref().or(self.script_user.as_ref()) {
+                None => we_are_root,
+                Some(u) => {
+                    Credentials::lookup(&u.user, u.group.as_deref()).is_ok_and(|c| c.uid == 0)
+                }
+            })
+    }
+}
+
 /// The check for `checker` of the real server at `rs`, in a virtual server polling every
 /// `delay_loop` with `virtualhost`; `alpha` is the effective alpha mode (checker's, else the
 /// virtual server's).
@@ -46,7 +122,8 @@ pub fn spec(
     delay_loop: Duration,
     virtualhost: Option<&str>,
     alpha: bool,
-) -> Result<CheckSpec, Unsupported> {
+    scripts: &ScriptPolicy,
+) -> Result<CheckSpec, SpecError> {
     let c = &checker.common;
     let target = SocketAddr::new(
         c.connect_ip.unwrap_or(rs.ip()),
@@ -70,19 +147,15 @@ pub fn spec(
             }),
             Timing::new(delay_loop),
         ),
-        CheckerKind::Misc(m) => {
-            if m.user.is_some() {
-                return Err(Unsupported("MISC_CHECK with user"));
-            }
-            (
-                CheckKind::Misc(MiscConfig {
-                    path: m.path.clone(),
-                    timeout: m.timeout,
-                    dynamic: m.dynamic,
-                }),
-                Timing::misc(delay_loop),
-            )
-        }
+        CheckerKind::Misc(m) => (
+            CheckKind::Misc(MiscConfig {
+                path: m.path.clone(),
+                timeout: m.timeout,
+                dynamic: m.dynamic,
+                run_as: misc_run_as(m, scripts)?,
+            }),
+            Timing::misc(delay_loop),
+        ),
         CheckerKind::Dns(d) => (
             CheckKind::Dns(DnsConfig {
                 endpoint,
@@ -98,7 +171,11 @@ pub fn spec(
                 connect_timeout,
                 urls: h.urls.iter().map(url).collect::<Result<_, _>>()?,
                 virtualhost: h.virtualhost.clone().or(virtualhost.map(str::to_owned)),
-                protocol: HttpProtocol::default(),
+                protocol: match h.protocol {
+                    HttpVersion::V1_0 => HttpProtocol::V1_0,
+                    HttpVersion::V1_0Close => HttpProtocol::V1_0C,
+                    HttpVersion::V1_1 => HttpProtocol::V1_1,
+                },
                 // keepalived's SSL_GET does not verify the certificate (no `ca` in the model).
                 tls: h.tls.then_some(TlsOptions {
                     enable_sni: h.enable_sni,
@@ -116,7 +193,7 @@ pub fn spec(
             CheckKind::Udp(udp(u, endpoint, connect_timeout)),
             Timing::new(delay_loop),
         ),
-        CheckerKind::File(_) => return Err(Unsupported("FILE_CHECK")),
+        CheckerKind::File(_) => return Err(Unsupported("FILE_CHECK").into()),
     };
     let timing = base
         .with_retry(
@@ -126,6 +203,55 @@ pub fn spec(
         .with_warmup(c.warmup.unwrap_or(base.warmup))
         .with_alpha(alpha);
     Ok(CheckSpec { kind, timing })
+}
+
+/// Who a MISC_CHECK runs as: its own `user`, else `script_user`, else the daemon itself
+/// (keepalived would first try a `keepalived_script` user; lbd does not guess an account).
+/// Under `enable_script_security`, a program that would run as root must be safe to.
+fn misc_run_as(m: &MiscCheck, scripts: &ScriptPolicy) -> Result<Option<RunAs>, SpecError> {
+    let run_as = match m.user.as_ref().or(scripts.script_user.as_ref()) {
+        None => None,
+        Some(u) => {
+            let c = Credentials::lookup(&u.user, u.group.as_deref()).map_err(|source| {
+                SpecError::User {
+                    path: m.path.clone(),
+                    source,
+                }
+            })?;
+            Some(RunAs {
+                uid: c.uid,
+                gid: c.gid,
+            })
+        }
+    };
+    // SAFETY: geteuid has no preconditions.
+    let as_root = run_as.map_or(unsafe { libc::geteuid() } == 0, |r| r.uid == 0);
+    if scripts.security && as_root {
+        let insecure = |reason| SpecError::Insecure {
+            path: m.path.clone(),
+            reason,
+        };
+        let command = CommandLine::parse(&m.path).map_err(|source| SpecError::Command {
+            path: m.path.clone(),
+            source,
+        })?;
+        // A shell line runs /bin/sh, and through it whatever it names first.
+        let first = match &command {
+            CommandLine::Direct(words) => words.first().map(String::as_str),
+            CommandLine::Shell(line) => line.split_whitespace().next(),
+        };
+        let mut programs = Vec::with_capacity(2);
+        if let CommandLine::Shell(_) = &command {
+            programs.push("/bin/sh");
+        }
+        programs.extend(first);
+        for p in programs {
+            script_security::program(p)
+                .and_then(|p| script_security::check(&p))
+                .map_err(insecure)?;
+        }
+    }
+    Ok(run_as)
 }
 
 /// SMTP_CHECK: one endpoint per `host { }` block, each taking the options it leaves out from
@@ -226,6 +352,11 @@ mod tests {
     use super::*;
     use crate::config::load_str;
 
+    const NO_POLICY: ScriptPolicy = ScriptPolicy {
+        script_user: None,
+        security: false,
+    };
+
     fn checker(body: &str) -> (Checker, Duration) {
         let text = format!(
             "virtual_server 192.0.2.1 80 {{\n delay_loop 7\n real_server 198.51.100.1 80 {{\n {body}\n }}\n}}\n"
@@ -238,7 +369,15 @@ mod tests {
     #[test]
     fn tcp_check_defaults_to_the_real_server_and_the_vs_delay_loop() {
         let (c, dl) = checker("TCP_CHECK {\n connect_port 8080\n retry 4\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Tcp(t) = &s.kind else {
             panic!("{s:?}")
         };
@@ -252,7 +391,15 @@ mod tests {
     #[test]
     fn misc_check_has_no_retry_by_default() {
         let (c, dl) = checker("MISC_CHECK {\n misc_path \"/bin/true\"\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, true).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            true,
+            &NO_POLICY,
+        )
+        .unwrap();
         assert!(matches!(s.kind, CheckKind::Misc(_)));
         assert_eq!(s.timing.retry, 0);
         assert!(s.timing.alpha);
@@ -271,6 +418,7 @@ mod tests {
             dl,
             Some("vs.example"),
             false,
+            &NO_POLICY,
         )
         .unwrap();
         let CheckKind::Http(h) = &s.kind else {
@@ -306,7 +454,15 @@ mod tests {
     #[test]
     fn ssl_get_defaults_like_http_get_without_sni() {
         let (c, dl) = checker("SSL_GET {\n url {\n path /\n }\n }");
-        let s = spec(&c, "198.51.100.1:8443".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:8443".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Http(h) = &s.kind else {
             panic!("{s:?}")
         };
@@ -316,14 +472,30 @@ mod tests {
         assert_eq!(s.timing.retry, 1);
         assert_eq!(s.timing.delay_before_retry, Duration::from_secs(3));
         let (c, dl) = checker("HTTP_GET {\n url {\n path /\n }\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         assert!(matches!(&s.kind, CheckKind::Http(h) if h.tls.is_none()));
     }
 
     #[test]
     fn smtp_check_defaults_to_port_25_of_the_real_server() {
         let (c, dl) = checker("SMTP_CHECK {\n retry 2\n }");
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Smtp(m) = &s.kind else {
             panic!("{s:?}")
         };
@@ -342,7 +514,15 @@ mod tests {
              host {\n connect_ip 198.51.100.7\n }\n \
              host {\n connect_port 2525\n bind_port 5000\n connect_timeout 3\n }\n }",
         );
-        let s = spec(&c, "198.51.100.1:25".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:25".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Smtp(m) = &s.kind else {
             panic!("{s:?}")
         };
@@ -363,12 +543,19 @@ mod tests {
         let (c, dl) = checker(
             "SMTP_CHECK {\n host {\n connect_timeout 2\n }\n host {\n connect_ip 198.51.100.7\n }\n }",
         );
-        assert_eq!(
-            spec(&c, "198.51.100.1:25".parse().unwrap(), dl, None, false),
-            Err(Unsupported(
+        assert!(matches!(
+            spec(
+                &c,
+                "198.51.100.1:25".parse().unwrap(),
+                dl,
+                None,
+                false,
+                &NO_POLICY
+            ),
+            Err(SpecError::Unsupported(Unsupported(
                 "SMTP_CHECK hosts with different connect_timeout"
-            ))
-        );
+            )))
+        ));
     }
 
     #[test]
@@ -376,7 +563,15 @@ mod tests {
         let (c, dl) = checker(
             "UDP_CHECK {\n connect_port 53\n payload 0a0b\n require_reply 0c\n retry 0\n }",
         );
-        let s = spec(&c, "198.51.100.1:80".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Udp(u) = &s.kind else {
             panic!("{s:?}")
         };
@@ -388,7 +583,15 @@ mod tests {
         assert_eq!(s.timing.retry, 0);
 
         let (c, dl) = checker("UDP_CHECK {\n }");
-        let s = spec(&c, "198.51.100.1:5000".parse().unwrap(), dl, None, false).unwrap();
+        let s = spec(
+            &c,
+            "198.51.100.1:5000".parse().unwrap(),
+            dl,
+            None,
+            false,
+            &NO_POLICY,
+        )
+        .unwrap();
         let CheckKind::Udp(u) = &s.kind else {
             panic!("{s:?}")
         };
@@ -406,6 +609,7 @@ mod tests {
             dl,
             Some("www"),
             false,
+            &NO_POLICY,
         )
         .unwrap();
         let CheckKind::Http(h) = &s.kind else {
@@ -416,5 +620,164 @@ mod tests {
         let codes = h.urls[0].status_codes.as_ref().unwrap();
         assert!(codes.contains(204) && !codes.contains(205));
         assert_eq!(s.timing.delay_before_retry, Duration::from_secs(3));
+    }
+
+    fn misc(body: &str, policy: &ScriptPolicy) -> Result<Option<RunAs>, SpecError> {
+        let (c, dl) = checker(&format!("MISC_CHECK {{\n {body}\n }}"));
+        let s = spec(
+            &c,
+            "198.51.100.1:80".parse().unwrap(),
+            dl,
+            None,
+            false,
+            policy,
+        )?;
+        match s.kind {
+            CheckKind::Misc(m) => Ok(m.run_as),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn misc_check_runs_as_its_user_else_the_script_user() {
+        let nobody = Some(RunAs {
+            uid: 65534,
+            gid: 65534,
+        });
+        assert_eq!(misc("misc_path /bin/true", &NO_POLICY).unwrap(), None);
+        assert_eq!(
+            misc("misc_path /bin/true\n user nobody", &NO_POLICY).unwrap(),
+            nobody
+        );
+        // A group given replaces the user's primary group (Debian: daemon is gid 1).
+        assert_eq!(
+            misc("misc_path /bin/true\n user nobody daemon", &NO_POLICY).unwrap(),
+            Some(RunAs { uid: 65534, gid: 1 })
+        );
+        let policy = ScriptPolicy {
+            script_user: Some(ScriptUser {
+                user: "nobody".into(),
+                group: None,
+            }),
+            security: false,
+        };
+        assert_eq!(misc("misc_path /bin/true", &policy).unwrap(), nobody);
+        // The checker's own user wins over script_user.
+        assert_eq!(
+            misc("misc_path /bin/true\n user root", &policy).unwrap(),
+            Some(RunAs { uid: 0, gid: 0 })
+        );
+        assert!(matches!(
+            misc("misc_path /bin/true\n user no-such-user-lbd", &NO_POLICY),
+            Err(SpecError::User { .. })
+        ));
+        assert!(matches!(
+            misc(
+                "misc_path /bin/true\n user nobody no-such-group-lbd",
+                &NO_POLICY
+            ),
+            Err(SpecError::User { .. })
+        ));
+    }
+
+    #[test]
+    fn script_security_refuses_a_writable_script_run_as_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lbd-misc-sec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let line = format!("misc_path {}", script.display());
+        let secure = ScriptPolicy {
+            script_user: None,
+            security: true,
+        };
+        // Without enable_script_security it runs (keepalived only warns).
+        assert_eq!(misc(&line, &NO_POLICY).unwrap(), None);
+        // As root with it: refused, in either form of the line.
+        let as_root = format!("{line}\n user root");
+        assert!(matches!(
+            misc(&as_root, &secure),
+            Err(SpecError::Insecure { .. })
+        ));
+        let shell = format!("misc_path \"{} && true\"\n user root", script.display());
+        assert!(matches!(
+            misc(&shell, &secure),
+            Err(SpecError::Insecure { .. })
+        ));
+        // As another user it may run: it cannot gain root through the file.
+        assert!(misc(&format!("{line}\n user nobody"), &secure)
+            .unwrap()
+            .is_some());
+        // A root-only program in root-only directories is fine as root.
+        assert_eq!(
+            misc("misc_path /bin/true\n user root", &secure).unwrap(),
+            Some(RunAs { uid: 0, gid: 0 })
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn http_protocol_maps_to_the_request_version() {
+        for (word, want) in [
+            ("", HttpProtocol::V1_0),
+            ("http_protocol 1.0\n", HttpProtocol::V1_0),
+            ("http_protocol 1.0C\n", HttpProtocol::V1_0C),
+            ("http_protocol 1.0c\n", HttpProtocol::V1_0C),
+            ("http_protocol 1.1\n", HttpProtocol::V1_1),
+        ] {
+            let (c, dl) = checker(&format!("HTTP_GET {{\n {word} url {{\n path /\n }}\n }}"));
+            let s = spec(
+                &c,
+                "198.51.100.1:80".parse().unwrap(),
+                dl,
+                None,
+                false,
+                &NO_POLICY,
+            )
+            .unwrap();
+            let CheckKind::Http(h) = &s.kind else {
+                panic!("{s:?}")
+            };
+            assert_eq!(h.protocol, want, "{word}");
+        }
+        let text = "virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80 {\n \
+                    HTTP_GET {\n http_protocol 2.0\n url {\n path /\n }\n }\n }\n}\n";
+        let Err(crate::config::ConfigError::Invalid { diagnostics }) = load_str("c.conf", text)
+        else {
+            panic!("http_protocol 2.0 accepted")
+        };
+        assert!(diagnostics.iter().any(|d| d
+            .message
+            .contains("expected 1.0, 1.0C or 1.1 for http_protocol")));
+    }
+
+    #[test]
+    fn root_scripts_without_script_security_are_noticed() {
+        let cfg = |misc: &str, global: &str| {
+            let text = format!(
+                "global_defs {{\n{global} }}\nvirtual_server 192.0.2.1 80 {{\n \
+                 real_server 198.51.100.1 80 {{\n MISC_CHECK {{\n misc_path /bin/true\n{misc} }}\n }}\n}}\n"
+            );
+            load_str("c.conf", &text).unwrap().config
+        };
+        let as_nobody = cfg(" user nobody\n", "");
+        assert!(!ScriptPolicy::of(&as_nobody).unchecked_root_scripts(&as_nobody));
+        let as_root = cfg(" user root\n", "");
+        assert!(ScriptPolicy::of(&as_root).unchecked_root_scripts(&as_root));
+        let secured = cfg(" user root\n", " enable_script_security\n");
+        assert!(!ScriptPolicy::of(&secured).unchecked_root_scripts(&secured));
+        let by_script_user = cfg("", " script_user nobody\n");
+        assert!(!ScriptPolicy::of(&by_script_user).unchecked_root_scripts(&by_script_user));
+        // No user at all: as the daemon, root when the tests run as root.
+        let daemon = cfg("", "");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(
+            ScriptPolicy::of(&daemon).unchecked_root_scripts(&daemon),
+            root
+        );
     }
 }

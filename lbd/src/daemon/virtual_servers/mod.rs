@@ -10,6 +10,7 @@
 //! remove it, so a restart drops nothing.
 
 pub mod checks;
+mod script_security;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::lvs::desired::{self, DesiredError};
 use crate::lvs::state::StateError;
 use crate::lvs::{adopt, reload, report, CheckerRef, Lvs, Notice, Update};
+use crate::ops::metrics::CheckSeriesId;
 use crate::ops::status::VirtualServerStatus;
 use crate::ops::{IpvsApply, Metrics};
 
@@ -50,9 +52,13 @@ pub struct VirtualServers {
     programmed: Table,
     /// The running check of each checker, by the reference it reports under.
     checks: HashMap<CheckerRef, CheckId>,
+    /// Each checker's metrics series, where its attempts are counted and timed.
+    series: HashMap<CheckerRef, CheckSeriesId>,
     /// Each virtual server's `delay_loop` and `virtualhost`, in configuration order (the
     /// specs do not carry them): its checkers' defaults.
     defaults: Vec<(Duration, Option<String>)>,
+    /// `script_user` and `enable_script_security`, for MISC_CHECK.
+    scripts: checks::ScriptPolicy,
     /// The last health result in words of each real server (by virtual and real server
     /// index), for `lbd status`.
     last_checks: HashMap<(u32, u32), String>,
@@ -105,7 +111,9 @@ impl VirtualServers {
             lvs,
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
             checks: HashMap::new(),
+            series: HashMap::new(),
             defaults: check_defaults(cfg),
+            scripts: script_policy(cfg),
             last_checks: HashMap::new(),
             remove_on_stop,
         };
@@ -119,8 +127,9 @@ impl VirtualServers {
             metrics,
         );
         let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
+        vs.health.record_probes(probe_capacity(refs.len()));
         for r in refs {
-            vs.start_check(r, now);
+            vs.start_check(r, now, metrics);
         }
         Ok(Some(vs))
     }
@@ -173,6 +182,7 @@ impl VirtualServers {
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
         self.defaults = check_defaults(cfg);
+        self.scripts = script_policy(cfg);
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // A kept checker's last result follows its real server to the new indexes.
@@ -189,7 +199,7 @@ impl VirtualServers {
             let Some(&check) = self.checks.get(old) else {
                 continue;
             };
-            if let Some(id) = self.add_check(*new, now) {
+            if let Some(id) = self.add_check(*new, now, metrics) {
                 checks.insert(*new, id);
                 if id != check || old != new {
                     if let Some(old_id) = old.to_id() {
@@ -204,11 +214,18 @@ impl VirtualServers {
             }
         }
         for new in &r.started {
-            if let Some(id) = self.add_check(*new, now) {
+            if let Some(id) = self.add_check(*new, now, metrics) {
                 checks.insert(*new, id);
             }
         }
         self.checks = checks;
+        // Series of checkers that are gone leave the exposition; the queue grows with the
+        // number of checkers (a reload happens between drains, so it holds nothing now).
+        self.series.retain(|r, _| self.checks.contains_key(r));
+        let live: std::collections::HashSet<CheckSeriesId> =
+            self.series.values().copied().collect();
+        metrics.retain_check_series(|id| live.contains(&id));
+        self.health.record_probes(probe_capacity(self.checks.len()));
         self.apply(r.update, scripts, metrics);
         Ok(())
     }
@@ -251,6 +268,16 @@ impl VirtualServers {
     }
 
     fn drain(&mut self, scripts: &mut Vec<String>, metrics: &mut Metrics) {
+        let mut probed = false;
+        while let Some(p) = self.health.poll_probe() {
+            probed = true;
+            if let Some(id) = self.series.get(&CheckerRef::from_id(p.subscriber)) {
+                metrics.record_probe(*id, p.result, p.duration);
+            }
+        }
+        if probed {
+            metrics.set_probes_dropped(self.health.probes_dropped());
+        }
         while let Some(ev) = self.health.poll_event() {
             if let Some(rec) = report::check_record(&self.lvs, ev.subscriber, &ev.change) {
                 if let Some(o) = rec.observation() {
@@ -324,14 +351,14 @@ impl VirtualServers {
         }
     }
 
-    fn start_check(&mut self, r: CheckerRef, now: Instant) {
-        if let Some(id) = self.add_check(r, now) {
+    fn start_check(&mut self, r: CheckerRef, now: Instant, metrics: &mut Metrics) {
+        if let Some(id) = self.add_check(r, now, metrics) {
             self.checks.insert(r, id);
         }
     }
 
     /// Subscribes `r` to its check (shared with an identical one already running).
-    fn add_check(&mut self, r: CheckerRef, now: Instant) -> Option<CheckId> {
+    fn add_check(&mut self, r: CheckerRef, now: Instant, metrics: &mut Metrics) -> Option<CheckId> {
         let (vs, rs) = (r.vs as usize, r.rs as usize);
         let spec = self.lvs.specs().nth(vs)?;
         let rs_spec = spec.real_servers.get(rs)?;
@@ -343,6 +370,7 @@ impl VirtualServers {
             *delay_loop,
             virtualhost.as_deref(),
             checker.alpha,
+            &self.scripts,
         ) {
             Ok(c) => c,
             Err(e) => {
@@ -354,14 +382,44 @@ impl VirtualServers {
             id: r.to_id()?,
             inhibit_on_failure: rs_spec.inhibit,
         };
+        // The same names as the verdict-change records (`report::check_record`), so both
+        // land on one series.
+        let series = metrics.check_series(
+            &spec.name.to_string(),
+            &rs_spec.dest.addr.to_string(),
+            report::checker_name(&checker.config),
+        );
         match self.health.add(check, sub, now) {
-            Ok(reg) => Some(reg.check),
+            Ok(reg) => {
+                self.series.insert(r, series);
+                Some(reg.check)
+            }
             Err(e) => {
                 tracing::error!("checker of {}: {e}", rs_spec.name);
                 None
             }
         }
     }
+}
+
+/// Room for the attempt records of one loop turn (they are drained after each): every
+/// checker finishing at once twice over (a retry can finish in the same turn), within
+/// bounds: at least a few hundred, at most 16 Ki records (under 1 MiB). A turn finishing
+/// more than that loses the excess to `lbd_check_probes_dropped_total`, not to memory.
+fn probe_capacity(checkers: usize) -> usize {
+    checkers.saturating_mul(2).clamp(256, 1 << 14)
+}
+
+/// The script settings of `cfg`, with keepalived's warning when checks run scripts as root
+/// unchecked.
+fn script_policy(cfg: &Config) -> checks::ScriptPolicy {
+    let policy = checks::ScriptPolicy::of(cfg);
+    if policy.unchecked_root_scripts(cfg) {
+        tracing::warn!(
+            "SECURITY VIOLATION - check scripts are being executed but script_security not enabled."
+        );
+    }
+    policy
 }
 
 fn check_defaults(cfg: &Config) -> Vec<(Duration, Option<String>)> {
