@@ -209,7 +209,9 @@ pub fn sync_daemon(s: &config::LvsSyncDaemon, role: DaemonRole, default_id: u8) 
 }
 
 fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
-    // keepalived defaults a virtual server without `protocol` to TCP.
+    // No `protocol`: keepalived before 2.2 used TCP, 2.2.7 uses UDP. The field guides' configs
+    // omit it and expect `TCP VIP:80` in `ipvsadm -Ln` (their HTTP checks only make sense
+    // then), so lbd keeps TCP and the config layer warns that 2.2.7 would have chosen UDP.
     let protocol = match vs.protocol {
         None | Some(config::Protocol::Tcp) => Protocol::Tcp,
         Some(config::Protocol::Udp) => Protocol::Udp,
