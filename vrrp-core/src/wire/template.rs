@@ -61,6 +61,7 @@ impl AdvertTemplate {
     /// Writes the advert with `priority` for `dst` into `buf`, byte for byte what
     /// [`AdvertRepr::emit`] writes for the same representation, source and destination.
     /// Returns the bytes written.
+    #[inline]
     pub fn emit(&self, priority: u8, dst: IpAddr, buf: &mut [u8]) -> Result<usize, WireError> {
         let mut acc = self.partial + (u64::from(priority) << 8);
         if self.version == Version::V3 {
