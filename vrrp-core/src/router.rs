@@ -457,10 +457,11 @@ impl VirtualRouter {
         // Only the timers of the current state are ever armed; look at those alone.
         self.next_timeout = match self.state {
             State::Backup => self.master_down_timer,
-            State::Master => earliest(
-                self.adver_timer,
-                earliest(self.garp_delay_at, self.garp_refresh_at),
-            ),
+            State::Master => match (self.garp_delay_at, self.garp_refresh_at) {
+                // The steady state of a master: its advert timer alone.
+                (None, None) => self.adver_timer,
+                (delay, refresh) => earliest(self.adver_timer, earliest(delay, refresh)),
+            },
             State::Initialize | State::Fault => None,
         };
     }
