@@ -120,8 +120,9 @@ struct Wheel {
 /// A key is virtual time in units of 2^-30 s shifted left by [`INDEX_BITS`] (see
 /// [`wheel_key`]), so a tick of 2^39 key units is 2^30 units of time: 2^30 / 2^30 s, about 1 ms.
 const SLOT_SHIFT: u32 = 20 + INDEX_BITS;
-/// 128 ticks (a power of two: the slot of a tick is its low bits), about 125 ms: every deadline of the simulation (10 ms adverts, ~36 ms
-/// master-down) lands on the wheel; only the 5 s GARP timers go to the far heap.
+/// 128 ticks (a power of two: the slot of a tick is its low bits), about 125 ms: every
+/// deadline of the simulation (10 ms adverts, ~36 ms master-down) lands on the wheel; only the
+/// 5 s GARP timers go to the far heap.
 const SLOTS: u64 = 128;
 /// The low bits of a key name the router, up to 512 per segment.
 const INDEX_BITS: u32 = 9;
@@ -453,8 +454,9 @@ fn sim_threads() -> usize {
 
 fn sim_one_second(c: &mut Criterion) {
     let mut sim = BigSim::new(sim_threads());
-    sim.run_for(Duration::from_secs(1)); // past startup
-                                         // Each iteration is 100,000 adverts: a few samples are plenty.
+    // Past startup.
+    sim.run_for(Duration::from_secs(1));
+    // Each iteration is 100,000 adverts: a few samples are plenty.
     let mut g = c.benchmark_group("sim");
     g.sample_size(10);
     g.bench_function("sim_2000_routers_1s", |b| {

@@ -193,7 +193,7 @@ impl VirtualRouter {
 
     /// Processes one received VRRP message (the IP payload) with what the IP layer told us.
     ///
-    /// The message is validated by [`wire::validate`](crate::wire::validate) without allocating;
+    /// The message is validated by [`wire::validate`] without allocating;
     /// a rejected packet produces [`Event::Dropped`].
     pub fn handle_packet(&mut self, now: Instant, meta: RxMeta, msg: &[u8]) {
         self.on_packet(now, meta, msg);

@@ -13,7 +13,8 @@ use super::advert::Advert;
 use super::{checksum, AdvertRepr, Family, Version, WireError};
 
 /// An advert of one virtual router, ready to be sent with any priority to any destination of
-/// its family. Built once from the router's configuration; see the [module docs](self).
+/// its family. Built once from the router's configuration; the [`wire`](crate::wire) module
+/// documentation says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvertTemplate {
     /// The message with Priority and Checksum zero.

@@ -568,7 +568,8 @@ mod tests {
             } else {
                 family
             };
-            let meta = RxMeta { src, dst: if other_family_meta { multicast(meta_family) } else { dst }, ttl };
+            let dst = if other_family_meta { multicast(meta_family) } else { dst };
+            let meta = RxMeta { src, dst, ttl };
             let policy = RxPolicy {
                 version: Version::V3,
                 vrid: our_vrid,
