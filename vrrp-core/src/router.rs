@@ -15,7 +15,7 @@ use crate::config::{InitialState, Preempt, RouterConfig};
 use crate::event::{DropReason, Event, Reason, State, Stats, Transmit};
 use crate::timing::DownTimers;
 use crate::track::{TrackerId, TrackerState, Trackers, UnknownTracker};
-use crate::wire::{validate, AdvertRepr, AdvertTemplate, RxMeta, RxPolicy, Version, WireError};
+use crate::wire::{self, AdvertRepr, AdvertTemplate, RxMeta, RxPolicy, Version, WireError};
 
 /// The master we currently follow, as last heard by a backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub struct VirtualRouter {
     garp_delay_at: Option<Instant>,
     garp_refresh_at: Option<Instant>,
     tx: Option<PendingAdvert>,
+    /// `cfg.advert_interval()`, converted from centiseconds once: a master adds it to the
+    /// clock at every advert.
+    advert_interval: Duration,
     /// Our advert, encoded once: nothing in it but the priority and the destination can change
     /// while the router runs (the configuration is immutable), so `poll_transmit` copies it.
     /// An error here (a configuration the codec cannot encode) is reported at each send.
@@ -105,6 +108,7 @@ impl VirtualRouter {
             },
             cfg.primary,
         );
+        let advert_interval = cfg.advert_interval();
         let mut router = VirtualRouter {
             cfg,
             state: State::Initialize,
@@ -119,6 +123,7 @@ impl VirtualRouter {
             garp_delay_at: None,
             garp_refresh_at: None,
             tx: None,
+            advert_interval,
             template,
             next_timeout: None,
             events: VecDeque::new(),
@@ -188,7 +193,7 @@ impl VirtualRouter {
 
     /// Processes one received VRRP message (the IP payload) with what the IP layer told us.
     ///
-    /// The message is validated by [`wire::validate`](crate::wire::validate) without allocating;
+    /// The message is validated by [`wire::validate`] without allocating;
     /// a rejected packet produces [`Event::Dropped`].
     pub fn handle_packet(&mut self, now: Instant, meta: RxMeta, msg: &[u8]) {
         self.on_packet(now, meta, msg);
@@ -204,23 +209,18 @@ impl VirtualRouter {
             self.dropped(DropReason::OwnAdvert);
             return;
         }
-        let policy = RxPolicy {
-            version: self.cfg.version,
-            vrid: self.cfg.vrid,
-            family: self.cfg.family,
-            auth: self.cfg.auth,
-            interval_cs: self.cfg.interval_cs,
-            addresses: &self.cfg.vips,
-            skip_check_adv_addr: self.cfg.skip_check_adv_addr,
-            last_master: self.master.map(|m| m.addr),
-            unicast: !self.cfg.unicast_peers.is_empty(),
-        };
-        let (priority, interval_cs) = match validate(msg, &meta, &policy) {
-            Ok(advert) => (advert.priority(), advert.interval_cs()),
-            Err(e) => {
-                self.dropped(DropReason::Invalid(e));
-                return;
-            }
+        // The policy is built twice rather than shared so that the fast path, inlined, reads
+        // the fields where they are instead of from a copy on the stack that only the full
+        // validation needs.
+        let (priority, interval_cs) = match wire::accept_v3_header(msg, &meta, &self.rx_policy()) {
+            Some(header) => (header.priority(), header.v3_interval_cs()),
+            None => match wire::validate_in_full(msg, &meta, &self.rx_policy()) {
+                Ok(advert) => (advert.priority(), advert.interval_cs()),
+                Err(e) => {
+                    self.dropped(DropReason::Invalid(e));
+                    return;
+                }
+            },
         };
         self.stats.adverts_rx += 1;
         if priority == 0 {
@@ -230,6 +230,22 @@ impl VirtualRouter {
             State::Backup => self.backup_rx(now, meta.src, priority, interval_cs),
             State::Master => self.master_rx(now, meta.src, priority, interval_cs),
             State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// What [`wire::validate`] is to check an advert against.
+    #[inline(always)]
+    fn rx_policy(&self) -> RxPolicy<'_> {
+        RxPolicy {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            family: self.cfg.family,
+            auth: self.cfg.auth,
+            interval_cs: self.cfg.interval_cs,
+            addresses: &self.cfg.vips,
+            skip_check_adv_addr: self.cfg.skip_check_adv_addr,
+            last_master: self.master.map(|m| m.addr),
+            unicast: !self.cfg.unicast_peers.is_empty(),
         }
     }
 
@@ -272,6 +288,7 @@ impl VirtualRouter {
     }
 
     /// RFC 5798 §6.4.3, plus keepalived's immediate re-assertion against a lower priority.
+    #[cold]
     fn master_rx(&mut self, now: Instant, src: IpAddr, priority: u8, interval_cs: u16) {
         if priority == 0 {
             self.send_advert_now(now);
@@ -329,13 +346,8 @@ impl VirtualRouter {
                 if due(self.adver_timer, now) {
                     self.send_advert_now(now);
                 }
-                if due(self.garp_delay_at, now) {
-                    self.garp_delay_at = None;
-                    self.announce(self.cfg.garp.master_repeat);
-                }
-                if due(self.garp_refresh_at, now) {
-                    self.garp_refresh_at = self.cfg.garp.refresh.map(|every| now + every);
-                    self.announce(self.cfg.garp.refresh_repeat);
+                if self.garp_delay_at.is_some() || self.garp_refresh_at.is_some() {
+                    self.garp_timeouts(now);
                 }
             }
             State::Backup => {
@@ -351,6 +363,20 @@ impl VirtualRouter {
                 }
             }
             State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// The GARP timers of a master: armed for a few seconds after it takes over, or all along
+    /// with `garp_master_refresh`; out of line, as most adverts find neither armed.
+    #[cold]
+    fn garp_timeouts(&mut self, now: Instant) {
+        if due(self.garp_delay_at, now) {
+            self.garp_delay_at = None;
+            self.announce(self.cfg.garp.master_repeat);
+        }
+        if due(self.garp_refresh_at, now) {
+            self.garp_refresh_at = self.cfg.garp.refresh.map(|every| now + every);
+            self.announce(self.cfg.garp.refresh_repeat);
         }
     }
 
@@ -421,6 +447,7 @@ impl VirtualRouter {
     }
 
     /// When `handle_timeout` must be called next.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.next_timeout
     }
@@ -430,20 +457,31 @@ impl VirtualRouter {
         // Only the timers of the current state are ever armed; look at those alone.
         self.next_timeout = match self.state {
             State::Backup => self.master_down_timer,
-            State::Master => [self.garp_delay_at, self.garp_refresh_at]
-                .into_iter()
-                .flatten()
-                .fold(self.adver_timer, |next, t| {
-                    Some(next.map_or(t, |n| n.min(t)))
-                }),
+            State::Master => match (self.garp_delay_at, self.garp_refresh_at) {
+                // The steady state of a master: its advert timer alone.
+                (None, None) => self.adver_timer,
+                (delay, refresh) => earliest(self.adver_timer, earliest(delay, refresh)),
+            },
             State::Initialize | State::Fault => None,
         };
     }
 
     /// Writes the next pending advert into `buf` (one per unicast peer, or one to the multicast
     /// group). Call until it returns `None`.
+    #[inline]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        // Inlined into the caller: the drain loop's last call, with nothing pending, costs a
+        // load and a branch instead of a call.
         let pending = self.tx?;
+        self.write_advert(pending, now, buf)
+    }
+
+    fn write_advert(
+        &mut self,
+        pending: PendingAdvert,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
         let peers = &self.cfg.unicast_peers;
         let dst = if peers.is_empty() {
             self.cfg.destination_group()
@@ -479,20 +517,26 @@ impl VirtualRouter {
                 })
             }
             Err(e) => {
-                self.tx = None;
-                self.events.push_back(Event::TransmitFailed(e));
+                self.transmit_failed(e);
                 None
             }
         }
     }
 
     /// The next event, in the order they happened.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     // --- transitions -------------------------------------------------------------------------
+    //
+    // Marked `#[cold]`, like the drop path and a master hearing another router: they run once
+    // per role change, and kept out of line they leave the per-advert paths (`handle_packet`
+    // on a backup, `handle_timeout` + `poll_transmit` on a master) small enough to keep their
+    // state in registers.
 
+    #[cold]
     fn become_master(&mut self, now: Instant, reason: Reason) {
         let from = self.state;
         self.state = State::Master;
@@ -514,6 +558,7 @@ impl VirtualRouter {
         self.garp_refresh_at = self.cfg.garp.refresh.map(|d| now + d);
     }
 
+    #[cold]
     fn become_backup(&mut self, now: Instant, reason: Reason) {
         let was_master = self.state == State::Master;
         self.leave_state(State::Backup, reason);
@@ -525,6 +570,7 @@ impl VirtualRouter {
     }
 
     /// From INIT (startup) or FAULT (recovery): listen with a fresh timer at our own interval.
+    #[cold]
     fn enter_backup(&mut self, now: Instant, reason: Reason) {
         self.set_interval(self.cfg.interval_cs);
         self.leave_state(State::Backup, reason);
@@ -549,6 +595,7 @@ impl VirtualRouter {
 
     /// Common exit path: a master releases its addresses (and, unless it yields to a better
     /// master, tells the backups with priority 0); all timers of the old state are cancelled.
+    #[cold]
     fn leave_state(&mut self, to: State, reason: Reason) {
         let from = self.state;
         if from == State::Master {
@@ -578,7 +625,7 @@ impl VirtualRouter {
             priority: self.priority,
             next_dst: 0,
         });
-        self.adver_timer = Some(now + self.cfg.advert_interval());
+        self.adver_timer = Some(now + self.advert_interval);
     }
 
     fn announce(&mut self, count: u32) {
@@ -587,6 +634,13 @@ impl VirtualRouter {
         }
     }
 
+    #[cold]
+    fn transmit_failed(&mut self, e: WireError) {
+        self.tx = None;
+        self.events.push_back(Event::TransmitFailed(e));
+    }
+
+    #[cold]
     fn dropped(&mut self, reason: DropReason) {
         self.stats.dropped += 1;
         self.events.push_back(Event::Dropped(reason));
@@ -628,6 +682,15 @@ impl VirtualRouter {
             self.become_master(now, reason);
             self.rearm();
         }
+    }
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 

@@ -90,6 +90,7 @@ impl<T: AsRef<[u8]>> Advert<T> {
     }
 
     /// The raw Version nibble.
+    #[inline]
     pub fn version_number(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TYPE] >> 4
     }
@@ -105,16 +106,19 @@ impl<T: AsRef<[u8]>> Advert<T> {
     }
 
     /// Virtual Router Identifier.
+    #[inline]
     pub fn vrid(&self) -> u8 {
         self.buffer.as_ref()[field::VRID]
     }
 
     /// Priority: 255 for the address owner, 0 when the master resigns (RFC 5798 §5.2.4).
+    #[inline]
     pub fn priority(&self) -> u8 {
         self.buffer.as_ref()[field::PRIORITY]
     }
 
     /// Count IP Addrs.
+    #[inline]
     pub fn count_addrs(&self) -> u8 {
         self.buffer.as_ref()[field::COUNT_ADDRS]
     }
@@ -130,14 +134,14 @@ impl<T: AsRef<[u8]>> Advert<T> {
     /// Advertisement interval in centiseconds: v2 seconds*100, v3 the 12-bit Max Adver Int.
     ///
     /// A message of unknown version reads as v3, the layout a future version is likelier to keep.
+    #[inline]
     pub fn interval_cs(&self) -> u16 {
         let data = self.buffer.as_ref();
-        match self.version() {
-            Some(Version::V2) => u16::from(data[field::V2_ADVER_INT]) * 100,
-            _ => {
-                let f = field::V3_MAX_ADVER_INT;
-                u16::from_be_bytes([data[f.start], data[f.start + 1]]) & V3_INTERVAL_MASK
-            }
+        if self.version_number() == Version::V2.number() {
+            u16::from(data[field::V2_ADVER_INT]) * 100
+        } else {
+            let f = field::V3_MAX_ADVER_INT;
+            u16::from_be_bytes([data[f.start], data[f.start + 1]]) & V3_INTERVAL_MASK
         }
     }
 
@@ -250,6 +254,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Advert<T> {
     }
 
     /// Sets the Priority.
+    #[inline]
     pub fn set_priority(&mut self, priority: u8) {
         self.buffer.as_mut()[field::PRIORITY] = priority;
     }
@@ -273,6 +278,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Advert<T> {
     }
 
     /// Sets the Checksum field verbatim.
+    #[inline]
     pub fn set_checksum(&mut self, value: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&value.to_be_bytes());
     }

@@ -43,6 +43,7 @@ pub use advert::{Addresses, Advert, HEADER_LEN, V2_AUTH_DATA_LEN};
 pub use error::WireError;
 pub use repr::AdvertRepr;
 pub use template::AdvertTemplate;
+pub(crate) use validate::{accept_v3_header, validate_in_full};
 pub use validate::{validate, RxError, RxMeta, RxPolicy};
 
 /// IP protocol number of VRRP (RFC 5798 §5.1.1.4); also the IPv6 next header in the v3 pseudo-header.

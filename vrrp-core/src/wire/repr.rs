@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
-use super::advert::{message_len, Advert};
-use super::{Auth, Family, Version, WireError};
+use super::advert::{message_len, Advert, HEADER_LEN, V2_AUTH_DATA_LEN};
+use super::{checksum, Auth, Family, Version, WireError, TYPE_ADVERTISEMENT};
 
 /// Largest v3 Max Adver Int: the field has 12 bits (RFC 5798 §5.2.7).
 const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
@@ -94,16 +94,72 @@ impl AdvertRepr<'_> {
     /// Writes the message and its checksum (v3 pseudo-header from src/dst). Returns bytes written.
     ///
     /// Only the first [`AdvertRepr::buffer_len`] bytes of `buf` are touched.
+    ///
+    /// One pass: each field is summed into the checksum as it is written (the same words
+    /// [`Advert::fill_checksum`] would sum afterwards), so the message is not read back.
     pub fn emit(&self, buf: &mut [u8], src: IpAddr, dst: IpAddr) -> Result<usize, WireError> {
         let family = self.check(src, dst)?;
         let len = self.message_len(family);
         let have = buf.len();
-        let Some(out) = buf.get_mut(..len) else {
+        let Some((header, rest)) = buf
+            .get_mut(..len)
+            .and_then(|out| out.split_first_chunk_mut::<HEADER_LEN>())
+        else {
             return Err(WireError::BufferTooSmall { need: len, have });
         };
-        let mut advert = Advert::new_unchecked(out);
-        self.write_fields(&mut advert);
-        advert.fill_checksum(family, src, dst);
+        // check() bounds the list to 255 entries and the intervals to their fields.
+        let count = self.addresses.len() as u8;
+        let interval = match self.version {
+            Version::V2 => [self.auth.type_byte(), (self.interval_cs / 100) as u8],
+            Version::V3 => (self.interval_cs & 0x0fff).to_be_bytes(),
+        };
+        let ver_type = self.version.number() << 4 | TYPE_ADVERTISEMENT;
+        *header = [
+            ver_type,
+            self.vrid,
+            self.priority,
+            count,
+            interval[0],
+            interval[1],
+            0,
+            0,
+        ];
+        let mut acc = checksum::sum(&header[..]);
+        let (list, auth) = rest.split_at_mut(usize::from(count) * family.addr_len());
+        match family {
+            Family::V4 => {
+                for (out, addr) in list.chunks_exact_mut(4).zip(self.addresses) {
+                    if let IpAddr::V4(a) = addr {
+                        out.copy_from_slice(&a.octets());
+                        acc += u64::from(u32::from(*a));
+                    }
+                }
+            }
+            Family::V6 => {
+                for (out, addr) in list.chunks_exact_mut(16).zip(self.addresses) {
+                    if let IpAddr::V6(a) = addr {
+                        out.copy_from_slice(&a.octets());
+                        acc += checksum::sum(out);
+                    }
+                }
+            }
+        }
+        match self.version {
+            Version::V2 => {
+                // The 8 bytes after the list (message_len counted them).
+                let data = match self.auth {
+                    Auth::None => [0; V2_AUTH_DATA_LEN],
+                    Auth::Simple(password) => password,
+                };
+                auth.copy_from_slice(&data);
+                acc += checksum::sum(&data);
+            }
+            Version::V3 => {
+                acc += checksum::pseudo_header_from(src, len) + checksum::address_sum(dst)
+            }
+        }
+        // Bytes 6-7 of the header: the Checksum (RFC 5798 §5.1), zero while summing.
+        header[6..8].copy_from_slice(&(!checksum::fold(acc)).to_be_bytes());
         Ok(len)
     }
 

@@ -13,7 +13,8 @@ use super::advert::Advert;
 use super::{checksum, AdvertRepr, Family, Version, WireError};
 
 /// An advert of one virtual router, ready to be sent with any priority to any destination of
-/// its family. Built once from the router's configuration; see the [module docs](self).
+/// its family. Built once from the router's configuration; the [`wire`](crate::wire) module
+/// documentation says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvertTemplate {
     /// The message with Priority and Checksum zero.
@@ -61,6 +62,7 @@ impl AdvertTemplate {
     /// Writes the advert with `priority` for `dst` into `buf`, byte for byte what
     /// [`AdvertRepr::emit`] writes for the same representation, source and destination.
     /// Returns the bytes written.
+    #[inline]
     pub fn emit(&self, priority: u8, dst: IpAddr, buf: &mut [u8]) -> Result<usize, WireError> {
         let mut acc = self.partial + (u64::from(priority) << 8);
         if self.version == Version::V3 {

@@ -26,9 +26,9 @@
 
 use std::net::IpAddr;
 
-use super::advert::{message_len, Advert};
+use super::advert::{message_len, Advert, HEADER_LEN};
 use super::checksum;
-use super::{Auth, Family, Version, WireError, TTL};
+use super::{Auth, Family, Version, WireError, IP_PROTOCOL, TTL, TYPE_ADVERTISEMENT};
 
 /// What the receive path knows from the IP layer.
 #[derive(Debug, Clone, Copy)]
@@ -174,7 +174,158 @@ impl RxError {
 /// `msg` is exactly the IP payload (IPv4: `tot_len` minus the header; IPv6: the payload after
 /// extension headers). See the module documentation for the order of the checks and where it
 /// follows keepalived rather than the RFCs.
+#[inline]
 pub fn validate<'b>(
+    msg: &'b [u8],
+    meta: &RxMeta,
+    policy: &RxPolicy<'_>,
+) -> Result<Advert<&'b [u8]>, RxError> {
+    match accept_v3(msg, meta, policy) {
+        Some(advert) => Ok(advert),
+        None => validate_in_full(msg, meta, policy),
+    }
+}
+
+/// The common case of a running segment in a few dozen instructions: a v3 advert from a peer
+/// configured like us, its header, length and address list exactly what we would send.
+///
+/// Only accepts: `None` means "not this case" (v2, a rejection, VIPs listed in another
+/// order...), and [`validate_in_full`] then decides and names the reason. Everything accepted
+/// here passes every check of [`validate_in_full`] (the `wire_validate` tests compare the two
+/// on arbitrary packets): TTL, families, multicast vs unicast, version and type, VRID, exact
+/// length, checksum with the pseudo-header, address count and list. What makes it cheap is
+/// comparing whole fields against the expected values instead of decoding them first, and
+/// summing the checksum straight from the addresses' integer form.
+#[inline]
+pub(crate) fn accept_v3<'b>(
+    msg: &'b [u8],
+    meta: &RxMeta,
+    policy: &RxPolicy<'_>,
+) -> Option<Advert<&'b [u8]>> {
+    accept_v3_header(msg, meta, policy).map(|_| Advert::new_unchecked(msg))
+}
+
+/// [`accept_v3`], returning the accepted message's fixed header as one big-endian word (see
+/// [`HeaderWord`]): the engine reads the priority and interval from it without the bounds
+/// checks of a slice, and a word comes back in a register.
+#[inline]
+pub(crate) fn accept_v3_header(
+    msg: &[u8],
+    meta: &RxMeta,
+    policy: &RxPolicy<'_>,
+) -> Option<HeaderWord> {
+    if policy.version != Version::V3 || (!policy.unicast && meta.ttl != TTL) {
+        return None;
+    }
+    let (addresses_sum, multicast) = match (meta.src, meta.dst, policy.family) {
+        (IpAddr::V4(src), IpAddr::V4(dst), Family::V4) => (
+            u64::from(u32::from(src)) + u64::from(u32::from(dst)),
+            dst.is_multicast(),
+        ),
+        (IpAddr::V6(_), IpAddr::V6(dst), Family::V6) => (
+            checksum::address_sum(meta.src) + checksum::address_sum(meta.dst),
+            dst.is_multicast(),
+        ),
+        _ => return None,
+    };
+    if multicast == policy.unicast {
+        return None;
+    }
+    let (&header, list) = msg.split_first_chunk::<HEADER_LEN>()?;
+    let header = HeaderWord(u64::from_be_bytes(header));
+    let count = header.count_addrs();
+    if header.ver_type() != V3_ADVERTISEMENT
+        || header.vrid() != policy.vrid
+        || list.len() != usize::from(count) * policy.family.addr_len()
+    {
+        return None;
+    }
+    // The header as two 32-bit words (see checksum::sum), and the pseudo-header.
+    let mut acc = (header.0 >> 32)
+        + (header.0 & 0xffff_ffff)
+        + addresses_sum
+        + u64::from(IP_PROTOCOL)
+        + msg.len() as u64;
+    if policy.skip_check_adv_addr && policy.last_master == Some(meta.src) {
+        acc += checksum::sum(list);
+    } else {
+        // One walk compares each address with ours (in order: a permutation goes to the full
+        // path) and adds it to the checksum.
+        if usize::from(count) != policy.addresses.len() {
+            return None;
+        }
+        // `list` is `count` addresses of `family` wide, as many as ours: the walks below
+        // pair each of ours with one of theirs; a VIP of ours of the other family fails.
+        match policy.family {
+            Family::V4 => {
+                for (ours, theirs) in policy.addresses.iter().zip(list.chunks_exact(4)) {
+                    let (IpAddr::V4(ours), Ok(theirs)) = (ours, <[u8; 4]>::try_from(theirs)) else {
+                        return None;
+                    };
+                    let theirs = u32::from_be_bytes(theirs);
+                    if theirs != u32::from(*ours) {
+                        return None;
+                    }
+                    acc += u64::from(theirs);
+                }
+            }
+            Family::V6 => {
+                for (ours, theirs) in policy.addresses.iter().zip(list.chunks_exact(16)) {
+                    let (IpAddr::V6(ours), Ok(theirs)) = (ours, <[u8; 16]>::try_from(theirs))
+                    else {
+                        return None;
+                    };
+                    if theirs != ours.octets() {
+                        return None;
+                    }
+                    acc += checksum::sum(&theirs);
+                }
+            }
+        }
+    }
+    if checksum::fold(acc) != 0xffff {
+        return None;
+    }
+    Some(header)
+}
+
+/// The 8-byte fixed header of an advert read as one big-endian `u64`: byte 0 (version and
+/// type) in the top bits, the checksum in the bottom 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderWord(u64);
+
+impl HeaderWord {
+    fn byte(self, i: u32) -> u8 {
+        // Shifting the wanted byte to the bottom; the cast keeps exactly that byte.
+        (self.0 >> (56 - 8 * i)) as u8
+    }
+    fn ver_type(self) -> u8 {
+        self.byte(0)
+    }
+    fn vrid(self) -> u8 {
+        self.byte(1)
+    }
+    pub(crate) fn priority(self) -> u8 {
+        self.byte(2)
+    }
+    fn count_addrs(self) -> u8 {
+        self.byte(3)
+    }
+    /// v3 Max Adver Int: the low 12 bits of bytes 4-5.
+    pub(crate) fn v3_interval_cs(self) -> u16 {
+        // The mask keeps 12 bits, so the cast is lossless.
+        ((self.0 >> 16) & 0x0fff) as u16
+    }
+}
+
+/// Version 3, type ADVERTISEMENT: the first byte of every v3 advert.
+const V3_ADVERTISEMENT: u8 = 3 << 4 | TYPE_ADVERTISEMENT;
+
+/// [`validate`] step by step, in the order of the module documentation, naming the first
+/// check that fails. Kept out of line: a running segment only comes here for the rare advert
+/// the fast path does not take, and inlining it would make every caller pay its stack frame.
+#[inline(never)]
+pub(crate) fn validate_in_full<'b>(
     msg: &'b [u8],
     meta: &RxMeta,
     policy: &RxPolicy<'_>,
@@ -284,12 +435,27 @@ fn check_v2_auth(advert: &Advert<&[u8]>, ours: &Auth) -> Result<(), RxError> {
 
 /// Whether the raw address list `theirs` of `family` is exactly `ours`, in the same order.
 fn same_in_order(theirs: &[u8], family: Family, ours: &[IpAddr]) -> bool {
-    let width = family.addr_len();
-    theirs.len() == ours.len() * width
-        && theirs.chunks_exact(width).zip(ours).all(|(t, o)| match o {
-            IpAddr::V4(a) => t == a.octets(),
-            IpAddr::V6(a) => t == a.octets(),
-        })
+    if theirs.len() != ours.len() * family.addr_len() {
+        return false;
+    }
+    let mut rest = theirs;
+    ours.iter().all(|o| match (o, family) {
+        (IpAddr::V4(a), Family::V4) => match rest.split_first_chunk::<4>() {
+            Some((t, tail)) => {
+                rest = tail;
+                *t == a.octets()
+            }
+            None => false,
+        },
+        (IpAddr::V6(a), Family::V6) => match rest.split_first_chunk::<16>() {
+            Some((t, tail)) => {
+                rest = tail;
+                *t == a.octets()
+            }
+            None => false,
+        },
+        _ => false,
+    })
 }
 
 /// Whether the raw address list `theirs` of `family` holds `ours` (octet comparison, no
@@ -316,4 +482,143 @@ fn contains(theirs: &[u8], family: Family, ours: &IpAddr) -> bool {
 /// does not reveal how much of a guessed password was right.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::AdvertRepr;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// The addresses a case draws from: few, so that adverts and policies often agree.
+    fn pool(family: Family, i: u8) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, i % 4)),
+            Family::V6 => IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                0,
+                0,
+                0,
+                0,
+                0,
+                u16::from(i % 4),
+            )),
+        }
+    }
+
+    fn multicast(family: Family) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(super::super::MULTICAST_V4),
+            Family::V6 => IpAddr::V6(super::super::MULTICAST_V6),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The fast path never decides differently from the full validation: on valid adverts
+        /// of either version and family, their corruptions, and mismatched expectations.
+        #[test]
+        fn accept_v3_agrees_with_validate_in_full(
+            v3 in any::<bool>(),
+            v6 in any::<bool>(),
+            sent_vrid in 1u8..3,
+            our_vrid in 1u8..3,
+            priority in any::<u8>(),
+            sent in proptest::collection::vec(any::<u8>(), 0..4),
+            ours in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4)),
+            src in any::<u8>(),
+            unicast_dst in any::<bool>(),
+            unicast_policy in any::<bool>(),
+            ttl in prop_oneof![Just(255u8), any::<u8>()],
+            other_family_meta in prop_oneof![4 => Just(false), 1 => Just(true)],
+            skip in any::<bool>(),
+            last_master_is_src in any::<bool>(),
+            corrupt in proptest::option::of((any::<usize>(), any::<u8>())),
+            truncate in proptest::option::of(any::<usize>()),
+        ) {
+            let family = if v6 && v3 { Family::V6 } else { Family::V4 };
+            let version = if v3 { Version::V3 } else { Version::V2 };
+            let sent: Vec<IpAddr> = sent.iter().map(|&i| pool(family, i)).collect();
+            // `None`: we are configured like the sender.
+            let ours: Vec<IpAddr> = match ours {
+                Some(ours) => ours.iter().map(|&i| pool(family, i)).collect(),
+                None => sent.clone(),
+            };
+            let src = pool(family, src.wrapping_add(1));
+            let dst = if unicast_dst { pool(family, 200) } else { multicast(family) };
+            let repr = AdvertRepr {
+                version,
+                vrid: sent_vrid,
+                priority,
+                interval_cs: 100,
+                auth: Auth::None,
+                addresses: &sent,
+            };
+            let mut buf = [0u8; 128];
+            let n = repr.emit(&mut buf, src, dst).unwrap();
+            if let Some((at, value)) = corrupt {
+                buf[at % n] = value;
+            }
+            let msg = &buf[..truncate.map_or(n, |t| t % (n + 1))];
+            let meta_family = if other_family_meta {
+                if family == Family::V4 { Family::V6 } else { Family::V4 }
+            } else {
+                family
+            };
+            let dst = if other_family_meta { multicast(meta_family) } else { dst };
+            let meta = RxMeta { src, dst, ttl };
+            let policy = RxPolicy {
+                version: Version::V3,
+                vrid: our_vrid,
+                family,
+                auth: Auth::None,
+                interval_cs: 100,
+                addresses: &ours,
+                skip_check_adv_addr: skip,
+                last_master: last_master_is_src.then_some(src),
+                unicast: unicast_policy,
+            };
+            let full = validate_in_full(msg, &meta, &policy);
+            if let Some(fast) = accept_v3(msg, &meta, &policy) {
+                prop_assert_eq!(Ok(fast), full);
+            }
+            prop_assert_eq!(validate(msg, &meta, &policy), full);
+        }
+    }
+
+    /// The fast path does take the common case (else the test above proves nothing about it).
+    #[test]
+    fn accept_v3_takes_a_peer_advert() {
+        let vips = [pool(Family::V4, 1), pool(Family::V4, 2)];
+        let src = pool(Family::V4, 3);
+        let dst = multicast(Family::V4);
+        let repr = AdvertRepr {
+            version: Version::V3,
+            vrid: 9,
+            priority: 100,
+            interval_cs: 1,
+            auth: Auth::None,
+            addresses: &vips,
+        };
+        let mut buf = [0u8; 64];
+        let n = repr.emit(&mut buf, src, dst).unwrap();
+        let meta = RxMeta { src, dst, ttl: TTL };
+        let policy = RxPolicy {
+            version: Version::V3,
+            vrid: 9,
+            family: Family::V4,
+            auth: Auth::None,
+            interval_cs: 1,
+            addresses: &vips,
+            skip_check_adv_addr: false,
+            last_master: None,
+            unicast: false,
+        };
+        assert!(accept_v3(&buf[..n], &meta, &policy).is_some());
+        buf[n - 1] ^= 1;
+        assert!(accept_v3(&buf[..n], &meta, &policy).is_none());
+    }
 }
