@@ -20,6 +20,9 @@ struct Case {
     /// Which implementation runs the higher-priority node.
     master: Impl,
     vip: &'static str,
+    /// `vrrp_strict` in both files: keepalived 2.2.7 then drops `authentication` (and sends
+    /// none); lbd must do the same or the pair splits into two masters.
+    strict: bool,
 }
 
 const V4: &str = "192.0.2.100";
@@ -65,8 +68,16 @@ fn run(case: Case) {
 
     let net = Pair::new(case.prefix, 1);
     let dir = TempDir::new(case.prefix);
-    let conf_a = config(&[instance(case, 150, A_IP, B_IP)]);
-    let conf_b = config(&[instance(case, 100, B_IP, A_IP)]);
+    let conf = |priority, me, peer| {
+        let text = config(&[instance(case, priority, me, peer)]);
+        if case.strict {
+            text.replacen("global_defs {\n", "global_defs {\n    vrrp_strict\n", 1)
+        } else {
+            text
+        }
+    };
+    let conf_a = conf(150, A_IP, B_IP);
+    let conf_b = conf(100, B_IP, A_IP);
     let mut a = Daemon::start(case.master, "a", &net.a, &dir, &conf_a);
     let b = Daemon::start(other, "b", &net.b, &dir, &conf_b);
 
@@ -142,6 +153,7 @@ fn v2_pass_multicast_lbd_master_keepalived_backup() {
         unicast: false,
         master: Impl::Lbd,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -153,6 +165,7 @@ fn v2_pass_multicast_keepalived_master_lbd_backup() {
         unicast: false,
         master: Impl::Keepalived,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -164,6 +177,7 @@ fn v2_pass_unicast_keepalived_master_lbd_backup() {
         unicast: true,
         master: Impl::Keepalived,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -175,6 +189,7 @@ fn v3_multicast_lbd_master_keepalived_backup() {
         unicast: false,
         master: Impl::Lbd,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -186,6 +201,7 @@ fn v3_unicast_lbd_master_keepalived_backup() {
         unicast: true,
         master: Impl::Lbd,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -197,6 +213,7 @@ fn v3_unicast_keepalived_master_lbd_backup() {
         unicast: true,
         master: Impl::Keepalived,
         vip: V4,
+        strict: false,
     });
 }
 
@@ -208,6 +225,7 @@ fn v3_ipv6_multicast_lbd_master_keepalived_backup() {
         unicast: false,
         master: Impl::Lbd,
         vip: V6,
+        strict: false,
     });
 }
 
@@ -219,5 +237,30 @@ fn v3_ipv6_multicast_keepalived_master_lbd_backup() {
         unicast: false,
         master: Impl::Keepalived,
         vip: V6,
+        strict: false,
+    });
+}
+
+#[test]
+fn v2_strict_pass_multicast_lbd_master_keepalived_backup() {
+    run(Case {
+        prefix: "dmi2sl",
+        version: 2,
+        unicast: false,
+        master: Impl::Lbd,
+        vip: V4,
+        strict: true,
+    });
+}
+
+#[test]
+fn v2_strict_pass_multicast_keepalived_master_lbd_backup() {
+    run(Case {
+        prefix: "dmi2sk",
+        version: 2,
+        unicast: false,
+        master: Impl::Keepalived,
+        vip: V4,
+        strict: true,
     });
 }
