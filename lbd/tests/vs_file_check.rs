@@ -234,6 +234,15 @@ fn file_values_move_the_weight_and_the_fault_line_removes_the_server() {
     fs::write(s.path("lbd.conf"), config(&s, -2)).unwrap();
     d.hup();
     wait_for(&d, &want(Some(1), true));
+    // Straight there: one edit, no stop at the configured weight on the way.
+    let log = d.log();
+    let after = log.split("Reloading configuration").nth(1).unwrap_or("");
+    let sent: Vec<&str> = after.lines().filter(|l| l.contains("request(s)")).collect();
+    assert_eq!(sent.len(), 1, "{after}");
+    assert!(
+        sent[0].contains("[SetDest") && sent[0].contains("weight: 1,"),
+        "{after}"
+    );
     // And the new configuration's files are watched.
     s.set("w1", "1");
     wait_for(&d, &want(Some(3), true));

@@ -326,20 +326,16 @@ impl VirtualServers {
         }
     }
 
-    /// After a reload: the files of the new configuration, and every FILE_CHECK told what
-    /// its file says (a kept checker whose file did not change is told nothing new).
-    pub(super) fn reload_files(
-        &mut self,
-        cfg: &Config,
-        now: Instant,
-        scripts: &mut Vec<String>,
-        metrics: &mut Metrics,
-    ) {
+    /// After a reload, before IPVS is programmed: the files of the new configuration, and
+    /// every FILE_CHECK told what its file says, so a restarted checker (its weight changed)
+    /// takes IPVS straight to its weight. Returns the updates, for their notices.
+    pub(super) fn reload_files(&mut self, cfg: &Config, now: Instant) -> Vec<Update> {
+        let mut updates = Vec::new();
         let registry = match self.files.registry.try_clone() {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("FILE_CHECK: cannot reload the track files: {e}");
-                return;
+                return updates;
             }
         };
         let token = self.files.token;
@@ -349,14 +345,13 @@ impl VirtualServers {
             Err(e) => tracing::error!("FILE_CHECK: cannot reload the track files: {e}"),
         }
         let verdicts: Vec<(CheckerRef, Verdict)> = self.files.verdicts().collect();
-        let mut updates = Vec::new();
         for (r, v) in verdicts {
             match self.lvs.file_check(r, v) {
                 Ok(u) => updates.push(u),
                 Err(e) => tracing::warn!("FILE_CHECK: {e}"),
             }
         }
-        self.file_updates(updates, scripts, metrics);
+        updates
     }
 }
 

@@ -243,8 +243,9 @@ impl VirtualServers {
             self.series.values().copied().collect();
         metrics.retain_check_series(|id| live.contains(&id));
         self.health.record_probes(probe_capacity(self.checks.len()));
+        let files = self.reload_files(cfg, now);
         self.apply(r.update, scripts, metrics);
-        self.reload_files(cfg, now, scripts, metrics);
+        self.file_updates(files, scripts, metrics);
         Ok(())
     }
 
