@@ -193,6 +193,18 @@ fn file_values_move_the_weight_and_the_fault_line_removes_the_server() {
     d.logged(&format!(
         "Changing weight from 5 to 8 for active service [198.51.100.1]:tcp:8001 of VS {VS}"
     ));
+    // `lbd status` says why.
+    let out = Command::new(LBD)
+        .args(["status", "--json", "--socket"])
+        .arg(s.path("status.sock"))
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.contains("FILE_CHECK up: track file w1 reads 3, weight +3")
+            && status.contains("FILE_CHECK up: track file w2 reads 0, weight +0"),
+        "{status}"
+    );
     // strtol's base 0: hex, and junk after the digits ignored.
     s.set("w1", "0x10 trailing words");
     wait_for(&d, &want(Some(21), true));

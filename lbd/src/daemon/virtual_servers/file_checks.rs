@@ -47,6 +47,8 @@ pub struct FileChecks {
     token: Token,
     /// When the files without a watch are read next.
     next_poll: Option<Instant>,
+    /// `lbd status` lines of the real servers whose file changed, by (virtual, real) index.
+    texts: Vec<((u32, u32), String)>,
 }
 
 impl FileChecks {
@@ -91,6 +93,7 @@ impl FileChecks {
             registry: registry.try_clone()?,
             token,
             next_poll: None,
+            texts: Vec::new(),
         };
         fc.watch();
         for w in &mut fc.files {
@@ -100,6 +103,9 @@ impl FileChecks {
         }
         if fc.files.iter().any(|w| w.watch.is_none()) {
             fc.next_poll = Some(now + POLL);
+        }
+        for i in 0..fc.files.len() {
+            fc.describe(i);
         }
         Ok(fc)
     }
@@ -266,6 +272,29 @@ impl FileChecks {
                 Err(e) => tracing::warn!("track file {}: {e}", w.name),
             }
         }
+        self.describe(i);
+    }
+
+    /// Queues the `lbd status` line of every real server reading file `i`.
+    fn describe(&mut self, i: usize) {
+        let w = &self.files[i];
+        for (r, weight) in &w.bindings {
+            let text = match file_check::verdict(w.value, *weight) {
+                Verdict::Fault => {
+                    format!("FILE_CHECK down: track file {} reads {}", w.name, w.value)
+                }
+                Verdict::Weight(o) => format!(
+                    "FILE_CHECK up: track file {} reads {}, weight {o:+}",
+                    w.name, w.value
+                ),
+            };
+            self.texts.push(((r.vs, r.rs), text));
+        }
+    }
+
+    /// The `lbd status` lines queued since the last call.
+    pub fn take_texts(&mut self) -> Vec<((u32, u32), String)> {
+        std::mem::take(&mut self.texts)
     }
 
     /// Stops watching.
@@ -324,6 +353,7 @@ impl VirtualServers {
         for u in updates {
             self.apply(u, scripts, metrics);
         }
+        self.last_checks.extend(self.files.take_texts());
     }
 
     /// After a reload, before IPVS is programmed: the files of the new configuration, and

@@ -127,6 +127,7 @@ impl VirtualServers {
             last_checks: HashMap::new(),
             remove_on_stop,
         };
+        vs.last_checks.extend(vs.files.take_texts());
         vs.apply(
             Update {
                 notices: start,
