@@ -627,8 +627,27 @@ pub enum CheckerKind {
     Misc(MiscCheck),
     Ping,
     Udp(UdpCheck),
-    /// `FILE_CHECK { track_file NAME }`.
-    File(TrackedFile),
+    /// `FILE_CHECK { track_file NAME  weight N [reverse] }`.
+    File(FileCheck),
+}
+
+/// `FILE_CHECK { track_file NAME  weight N [reverse] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// The `track_file` (or `vrrp_track_file`) block it reads.
+    pub name: String,
+    /// `None`: the track file's own weight.
+    pub weight: Option<FileWeight>,
+}
+
+/// FILE_CHECK's `weight`: the file's value times this is added to the real server's weight,
+/// so unlike a VRRP tracking weight it spans what an IPVS weight can
+/// (keepalived 2.2.7: -2147483647..2147483647).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileWeight {
+    pub weight: i32,
+    /// `weight N reverse`: the value is subtracted instead.
+    pub reverse: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

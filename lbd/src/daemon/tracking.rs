@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use vrrp_core::TrackerState;
 
+use crate::config::TrackFile;
+
 /// How often a track file is read (keepalived watches it with inotify; a short poll is
 /// equivalent for a file an operator or a script rewrites).
 pub const TRACK_FILE_POLL: Duration = Duration::from_millis(500);
@@ -58,6 +60,23 @@ impl RiseFall {
         self.state = next;
         self.streak = 0;
         Some(next)
+    }
+}
+
+/// keepalived's `init_file [VALUE] [overwrite]`: writes VALUE when the file does not exist,
+/// or always with `overwrite` unless `overwrite_allowed` is false (keepalived does not
+/// overwrite on a reload).
+pub fn init_track_file(def: &TrackFile, overwrite_allowed: bool) {
+    let Some(init) = &def.init_file else { return };
+    if def.file.exists() && !(init.overwrite && overwrite_allowed) {
+        return;
+    }
+    if let Err(e) = std::fs::write(&def.file, format!("{}\n", init.value)) {
+        tracing::error!(
+            "Track file {}: cannot initialise {}: {e}",
+            def.name,
+            def.file.display()
+        );
     }
 }
 

@@ -12,8 +12,8 @@ use ipvs_sys::{
 
 use super::names::{trio, Trio, VsName};
 use crate::config::{
-    self, Checker, Config, Granularity, LbKind, TunnelChecksum, TunnelKind, VirtualServer,
-    VsgMember,
+    self, Checker, CheckerKind, Config, Granularity, LbKind, TunnelChecksum, TunnelKind,
+    VirtualServer, VsgMember,
 };
 
 /// keepalived's (and ipvsadm's) persistence timeout when none is given, in seconds.
@@ -330,7 +330,10 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
             .checkers
             .iter()
             .map(|c| CheckerSpec {
-                alpha: c.common.alpha.unwrap_or(vs.alpha),
+                // keepalived clears alpha on a FILE_CHECK: its file is read before IPVS is
+                // programmed, so its state is known from the start.
+                alpha: !matches!(c.kind, CheckerKind::File(_))
+                    && c.common.alpha.unwrap_or(vs.alpha),
                 config: c.clone(),
             })
             .collect();

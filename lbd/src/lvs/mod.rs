@@ -6,6 +6,7 @@
 //! - [`state`]: keepalived 2.2.7's health semantics per virtual server (alpha, inhibit,
 //!   quorum with hysteresis, sorry server, omega, dynamic weights, notify scripts), turning
 //!   health events into log lines, scripts to run and the requests that bring IPVS along;
+//!   [`file_check`] says what a FILE_CHECK's file value means for it;
 //! - [`adopt`], [`plan`] and [`reload`]: reconciliation with what the kernel already has, the
 //!   preview printed by `lbd plan`, and the state carried over a configuration reload.
 //!
@@ -14,6 +15,7 @@
 
 pub mod adopt;
 pub mod desired;
+pub mod file_check;
 pub mod names;
 pub mod plan;
 pub mod reload;

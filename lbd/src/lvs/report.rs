@@ -105,7 +105,7 @@ pub fn status(
                 .map(|(ri, (spec, st))| RealServerStatus {
                     address: spec.dest.addr.to_string(),
                     up: st.alive,
-                    weight: st.weight,
+                    weight: st.effective(),
                     last_check: last_check(vi, ri),
                 })
                 .collect(),

@@ -10,7 +10,8 @@
 //!   `quorum + hysteresis` and lost below `quorum - hysteresis` (or at 0). Losing it runs
 //!   `quorum_down` and swaps the live servers for the `sorry_server`; gaining it undoes that;
 //! - `omega`: removing the service at shutdown also runs the down scripts;
-//! - MISC_CHECK `misc_dynamic` changes the effective weight.
+//! - MISC_CHECK `misc_dynamic` changes the effective weight;
+//! - each FILE_CHECK adds its file's weighted value to it, or fails ([`super::file_check`]).
 //!
 //! Rather than replaying keepalived's individual add/delete calls, the machine derives the
 //! destinations of each service from its state ([`Lvs::table`]) and every change is the
@@ -24,6 +25,7 @@ use healthcheck::{Change, HealthEvent};
 use ipvs_sys::{diff, Dest, Request, Table};
 
 use super::desired::{RsSpec, VsSpec};
+use super::file_check::Verdict;
 
 /// The largest weight IPVS takes from keepalived (its `IPVS_WEIGHT_MAX`).
 pub const WEIGHT_MAX: u32 = 65535;
@@ -115,6 +117,9 @@ pub(super) struct CheckState {
     pub(super) up: bool,
     /// Has reported at least once (keepalived's `has_run`).
     pub(super) has_run: bool,
+    /// What a FILE_CHECK adds to the real server's weight while up (keepalived's
+    /// `cur_weight`); 0 for the other checkers.
+    pub(super) offset: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +127,8 @@ pub(super) struct RsState {
     pub(super) checkers: Vec<CheckState>,
     /// keepalived's `ISALIVE(rs)`.
     pub(super) alive: bool,
-    /// The effective weight (configured, or as set by a dynamic checker).
+    /// The weight configured, or as set by a dynamic checker; the FILE_CHECK offsets of
+    /// [`RsState::checkers`] come on top ([`RsState::effective`]).
     pub(super) weight: u32,
 }
 
@@ -135,6 +141,7 @@ impl RsState {
                 .map(|c| CheckState {
                     up: !c.alpha,
                     has_run: false,
+                    offset: 0,
                 })
                 .collect(),
             alive: false,
@@ -144,6 +151,13 @@ impl RsState {
 
     pub(super) fn failed(&self) -> usize {
         self.checkers.iter().filter(|c| !c.up).count()
+    }
+
+    /// The weight IPVS gets: keepalived's `real_weight(effective_weight)`, here held within
+    /// [`WEIGHT_MAX`].
+    pub(super) fn effective(&self) -> u32 {
+        let offsets: i64 = self.checkers.iter().map(|c| i64::from(c.offset)).sum();
+        (i64::from(self.weight) + offsets).clamp(0, i64::from(WEIGHT_MAX)) as u32
     }
 }
 
@@ -194,7 +208,7 @@ impl VsState {
         self.rs
             .iter()
             .filter(|r| r.alive)
-            .map(|r| i64::from(r.weight))
+            .map(|r| i64::from(r.effective()))
             .sum()
     }
 
@@ -226,7 +240,7 @@ impl VsState {
                 m.insert(
                     spec.dest.addr,
                     Dest {
-                        weight: st.weight,
+                        weight: st.effective(),
                         ..spec.dest
                     },
                 );
@@ -382,10 +396,16 @@ impl VsState {
 
     /// keepalived's `update_svr_wgt` (with the quorum update).
     fn set_weight(&mut self, rs: usize, weight: u32, notices: &mut Vec<Notice>) {
+        let old = self.rs[rs].effective();
+        self.rs[rs].weight = weight.min(WEIGHT_MAX);
+        self.weight_changed(rs, old, notices);
+    }
+
+    /// The rest of `update_svr_wgt` once the weight moved from `old`: a line and a new
+    /// quorum when IPVS sees a different weight.
+    fn weight_changed(&mut self, rs: usize, old: u32, notices: &mut Vec<Notice>) {
         let mut out = Out { notices };
-        let new = weight.min(WEIGHT_MAX);
-        let old = self.rs[rs].weight;
-        self.rs[rs].weight = new;
+        let new = self.rs[rs].effective();
         if new != old {
             let in_ = if self.rs[rs].alive { "" } else { "in" };
             out.log(format!(
@@ -393,6 +413,38 @@ impl VsState {
                 self.spec.real_servers[rs].name, self.spec.name
             ));
             self.update_quorum(false, &mut out);
+        }
+    }
+
+    /// keepalived's `process_update_checker_track_file_status`: a FILE_CHECK's file now
+    /// says `verdict`. Failing takes the server out like any failed checker (its offset
+    /// goes silently); recovering brings the offset back first, then the server; otherwise
+    /// only the weight moves.
+    fn file_check(&mut self, rs: usize, c: usize, verdict: Verdict, notices: &mut Vec<Notice>) {
+        let cur = self.rs[rs].checkers[c];
+        let before = cur.up.then_some(cur.offset);
+        let after = match verdict {
+            Verdict::Fault => None,
+            Verdict::Weight(w) => Some(w),
+        };
+        if before == after {
+            self.rs[rs].checkers[c].has_run = true;
+            return;
+        }
+        match (before, after) {
+            (_, None) => {
+                self.checker(rs, c, false, notices);
+                self.rs[rs].checkers[c].offset = 0;
+            }
+            (None, Some(w)) => {
+                self.rs[rs].checkers[c].offset = w;
+                self.checker(rs, c, true, notices);
+            }
+            (Some(_), Some(w)) => {
+                let old = self.rs[rs].effective();
+                self.rs[rs].checkers[c].offset = w;
+                self.weight_changed(rs, old, notices);
+            }
         }
     }
 
@@ -589,13 +641,16 @@ impl Lvs {
                     *c = CheckState {
                         up: live,
                         has_run: true,
+                        offset: 0,
                     };
                 }
-                // Only a dynamic checker makes the kernel's weight right where the
-                // configuration's differs; otherwise the configuration wins.
-                let dynamic = spec.checkers.iter().any(
-                    |c| matches!(&c.config.kind, crate::config::CheckerKind::Misc(m) if m.dynamic),
-                );
+                // Only a dynamic checker or a FILE_CHECK makes the kernel's weight right where
+                // the configuration's differs; otherwise the configuration wins.
+                let dynamic = spec.checkers.iter().any(|c| match &c.config.kind {
+                    crate::config::CheckerKind::Misc(m) => m.dynamic,
+                    crate::config::CheckerKind::File(_) => true,
+                    _ => false,
+                });
                 if let Some(d) = entry.dests.get(&spec.dest.addr).filter(|_| live && dynamic) {
                     st.weight = d.weight;
                 }
@@ -633,6 +688,48 @@ impl Lvs {
             return Err(StateError::UnknownChecker(r));
         }
         Ok(self.change(vs, |v, n| v.checker(rs, c, up, n)))
+    }
+
+    /// A FILE_CHECK's file says `verdict` now.
+    pub fn file_check(&mut self, r: CheckerRef, verdict: Verdict) -> Result<Update, StateError> {
+        let (vs, rs, c) = self.file_checker(r)?;
+        Ok(self.change(vs, |v, n| v.file_check(rs, c, verdict, n)))
+    }
+
+    /// A FILE_CHECK's reading before [`Lvs::start`]: keepalived reads the files before it
+    /// programs IPVS, so a failed one keeps its server out from the start, silently, and a
+    /// weighted one starts it at its adjusted weight.
+    pub fn seed_file_check(&mut self, r: CheckerRef, verdict: Verdict) -> Result<(), StateError> {
+        let (vs, rs, c) = self.file_checker(r)?;
+        self.vs[vs].rs[rs].checkers[c] = match verdict {
+            Verdict::Fault => CheckState {
+                up: false,
+                has_run: true,
+                offset: 0,
+            },
+            Verdict::Weight(w) => CheckState {
+                up: true,
+                has_run: true,
+                offset: w,
+            },
+        };
+        Ok(())
+    }
+
+    /// The indexes of `r` if it is a FILE_CHECK.
+    fn file_checker(&self, r: CheckerRef) -> Result<(usize, usize, usize), StateError> {
+        let (vs, rs, c) = (r.vs as usize, r.rs as usize, usize::from(r.checker));
+        let is_file = self
+            .vs
+            .get(vs)
+            .and_then(|v| v.spec.real_servers.get(rs))
+            .and_then(|s| s.checkers.get(c))
+            .is_some_and(|c| matches!(c.config.kind, crate::config::CheckerKind::File(_)));
+        if is_file {
+            Ok((vs, rs, c))
+        } else {
+            Err(StateError::UnknownChecker(r))
+        }
     }
 
     /// A dynamic checker (MISC_CHECK `misc_dynamic`) set the real server's weight.

@@ -628,13 +628,15 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
         }),
         "PING_CHECK" => CheckerKind::Ping,
         "UDP_CHECK" => CheckerKind::Udp(UdpCheck::default()),
-        _ => CheckerKind::File(TrackedFile {
+        _ => CheckerKind::File(FileCheck {
             name: String::new(),
             weight: None,
         }),
     };
+    // keepalived's FILE_CHECK takes none of the connection options: it connects nowhere.
+    let file = matches!(kind, CheckerKind::File(_));
     for c in children(d, n) {
-        if common(d, c, &mut common_opts) {
+        if !file && common(d, c, &mut common_opts) {
             continue;
         }
         let handled = match &mut kind {
@@ -716,7 +718,23 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 "track_file" => {
                     if let Some(name) = v::arg(d, c, "a track file name") {
                         f.name = name.to_string();
-                        f.weight = v::track_weight(d, c, &c.args[1..]).flatten();
+                    }
+                    // keepalived 2.2.7 reads only the name here, silently.
+                    if c.args.len() > 1 {
+                        d.warn(
+                            &c.at,
+                            format!(
+                                "'{}' after the track_file name is ignored (as keepalived does): \
+                                 expected a separate 'weight N [reverse]' line",
+                                c.args[1..].join(" ")
+                            ),
+                        );
+                    }
+                    true
+                }
+                "weight" => {
+                    if let Some(w) = file_weight(d, c) {
+                        f.weight = Some(w);
                     }
                     true
                 }
@@ -731,10 +749,15 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 CheckerKind::Dns(_) => &["name", "type"],
                 CheckerKind::Misc(_) => &["misc_path", "misc_timeout", "misc_dynamic", "user"],
                 CheckerKind::Udp(_) => &["payload", "require_reply"],
-                CheckerKind::File(_) => &["track_file"],
+                CheckerKind::File(_) => &["track_file", "weight"],
                 CheckerKind::Tcp | CheckerKind::Ping => &[],
             };
-            unknown(d, c, &keywords(specific), CHECKER_UNUSED);
+            let known = if file {
+                specific.to_vec()
+            } else {
+                keywords(specific)
+            };
+            unknown(d, c, &known, if file { &[] } else { CHECKER_UNUSED });
         }
     }
     match &kind {
@@ -766,6 +789,26 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
         common: common_opts,
         kind,
     })
+}
+
+/// FILE_CHECK's `weight N [reverse|noreverse]`: N within keepalived 2.2.7's
+/// -2147483647..2147483647 (`i32::MIN` is its fault marker, so it is out).
+fn file_weight(d: &mut Diagnostics, c: &Node) -> Option<FileWeight> {
+    let n = v::arg(d, c, "an integer -2147483647..2147483647")?;
+    let weight = v::int_value(d, c, n, -i64::from(i32::MAX), i64::from(i32::MAX))?;
+    let reverse = match c.args.get(1).map(String::as_str) {
+        None | Some("noreverse") => false,
+        Some("reverse") => true,
+        Some(o) => {
+            d.error(
+                &c.at,
+                format!("expected reverse or noreverse after the weight, got '{o}'"),
+            );
+            return None;
+        }
+    };
+    no_extra(d, c, 2);
+    Some(FileWeight { weight, reverse })
 }
 
 fn http_keyword(d: &mut Diagnostics, c: &Node, h: &mut HttpCheck) -> bool {

@@ -240,7 +240,7 @@ impl Runtime {
                     }
                 }
                 Definition::File(def) => {
-                    prepare_track_file(&def);
+                    tracking::init_track_file(&def, true);
                     let next = now + tracking::TRACK_FILE_POLL;
                     self.timers.set(TimerKey::File(*id), Some(next));
                     let value = tracking::read_track_file(&def.file);
@@ -312,20 +312,5 @@ fn same_definition(running: &TrackedKind, def: &Definition) -> bool {
             } == *y
         }
         _ => false,
-    }
-}
-
-/// keepalived's `init_file [VALUE] [overwrite]`.
-fn prepare_track_file(def: &TrackFile) {
-    let Some(init) = &def.init_file else { return };
-    if def.file.exists() && !init.overwrite {
-        return;
-    }
-    if let Err(e) = std::fs::write(&def.file, format!("{}\n", init.value)) {
-        tracing::error!(
-            "Track file {}: cannot initialise {}: {e}",
-            def.name,
-            def.file.display()
-        );
     }
 }

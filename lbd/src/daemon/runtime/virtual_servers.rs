@@ -5,7 +5,7 @@ use super::*;
 use crate::daemon::virtual_servers::{VirtualServers, VsError};
 
 /// First token of the health checkers: far above the scripts', which count up from
-/// [`SCRIPT_BASE`] one per run.
+/// [`SCRIPT_BASE`] one per run. The token just below is FILE_CHECK's inotify watch.
 const HEALTH_BASE: usize = usize::MAX / 2;
 
 /// Which sides run (keepalived's `-P`/`-C`) and the virtual servers when they do.

@@ -10,10 +10,12 @@
 //! * [`announce`]: gratuitous ARP and unsolicited neighbour advertisements.
 //! * [`script`]: notify/track scripts run without blocking, reaped via pidfd.
 //! * [`dump`]: the state dump file under /run, written without following symlinks.
+//! * [`inotify`]: directory watches, for FILE_CHECK's track files.
 
 pub mod addr;
 pub mod announce;
 pub mod dump;
+pub mod inotify;
 pub mod link;
 mod netlink;
 pub mod script;

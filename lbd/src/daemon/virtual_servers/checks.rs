@@ -62,6 +62,9 @@ pub enum SpecError {
         #[source]
         source: healthcheck::misc::CommandLineError,
     },
+    /// FILE_CHECK polls nothing: the daemon watches its file instead (`file_checks`).
+    #[error("FILE_CHECK is not a polled check: its track file is watched")]
+    FileCheck,
     /// keepalived's words: the script would run as root from a path others can change.
     #[error("MISC_CHECK {path} is insecure and would run as root, not started (enable_script_security): {reason}")]
     Insecure { path: String, reason: Insecure },
@@ -193,7 +196,7 @@ pub fn spec(
             CheckKind::Udp(udp(u, endpoint, connect_timeout)),
             Timing::new(delay_loop),
         ),
-        CheckerKind::File(_) => return Err(Unsupported("FILE_CHECK").into()),
+        CheckerKind::File(_) => return Err(SpecError::FileCheck),
     };
     let timing = base
         .with_retry(

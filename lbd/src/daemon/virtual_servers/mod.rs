@@ -10,6 +10,7 @@
 //! remove it, so a restart drops nothing.
 
 pub mod checks;
+mod file_checks;
 mod script_security;
 
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ pub struct VirtualServers {
     lvs: Lvs,
     /// What this daemon last programmed for the services it owns: the base of every diff.
     programmed: Table,
+    /// FILE_CHECK's track files (not run by `health`: nothing to poll).
+    files: file_checks::FileChecks,
     /// The running check of each checker, by the reference it reports under.
     checks: HashMap<CheckerRef, CheckId>,
     /// Each checker's metrics series, where its attempts are counted and timed.
@@ -99,6 +102,12 @@ impl VirtualServers {
         }
         let kernel = Table::from_dump(&client.table().map_err(VsError::Dump)?);
         let mut lvs = Lvs::new(specs)?;
+        // The token just below the health checkers' range.
+        let files_token = Token(token_base.saturating_sub(1));
+        let files = file_checks::FileChecks::open(cfg, &lvs, registry, files_token, true, now)?;
+        for (r, v) in files.verdicts() {
+            lvs.seed_file_check(r, v)?;
+        }
         let start = lvs.start();
         let wanted = lvs.table();
         let adoption = adopt(&kernel, &wanted, std::iter::empty());
@@ -109,6 +118,7 @@ impl VirtualServers {
             client,
             health: HealthChecker::new(registry, token_base)?,
             lvs,
+            files,
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
             checks: HashMap::new(),
             series: HashMap::new(),
@@ -117,6 +127,7 @@ impl VirtualServers {
             last_checks: HashMap::new(),
             remove_on_stop,
         };
+        vs.last_checks.extend(vs.files.take_texts());
         vs.apply(
             Update {
                 notices: start,
@@ -136,12 +147,13 @@ impl VirtualServers {
 
     /// Whether `token` is one of the health checkers'.
     pub fn owns(&self, token: Token) -> bool {
-        self.health.owns(token)
+        self.health.owns(token) || self.files.owns(token)
     }
 
     /// When [`VirtualServers::on_timeout`] wants to run next.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        self.health.poll_timeout()
+        let files = self.files.poll_timeout();
+        self.health.poll_timeout().into_iter().chain(files).min()
     }
 
     /// A checker's socket or process is ready.
@@ -152,6 +164,10 @@ impl VirtualServers {
         scripts: &mut Vec<String>,
         metrics: &mut Metrics,
     ) {
+        if self.files.owns(token) {
+            let u = self.files.on_token(now, &mut self.lvs);
+            return self.file_updates(u, scripts, metrics);
+        }
         self.health.handle_token(token, now);
         self.drain(scripts, metrics);
     }
@@ -160,6 +176,8 @@ impl VirtualServers {
     pub fn on_timeout(&mut self, now: Instant, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         self.health.handle_timeout(now);
         self.drain(scripts, metrics);
+        let u = self.files.on_timeout(now, &mut self.lvs);
+        self.file_updates(u, scripts, metrics);
     }
 
     /// The `lbd status` view: every virtual server with its quorum and real servers.
@@ -226,7 +244,9 @@ impl VirtualServers {
             self.series.values().copied().collect();
         metrics.retain_check_series(|id| live.contains(&id));
         self.health.record_probes(probe_capacity(self.checks.len()));
+        let files = self.reload_files(cfg, now);
         self.apply(r.update, scripts, metrics);
+        self.file_updates(files, scripts, metrics);
         Ok(())
     }
 
@@ -363,6 +383,9 @@ impl VirtualServers {
         let spec = self.lvs.specs().nth(vs)?;
         let rs_spec = spec.real_servers.get(rs)?;
         let checker = rs_spec.checkers.get(usize::from(r.checker))?;
+        if matches!(checker.config.kind, crate::config::CheckerKind::File(_)) {
+            return None; // `files` reads it
+        }
         let (delay_loop, virtualhost) = self.defaults.get(vs)?;
         let check = match checks::spec(
             &checker.config,

@@ -1,0 +1,416 @@
+//! FILE_CHECK's I/O: reads the track files its checkers name and watches them.
+//!
+//! [`crate::lvs::file_check`] says what a value means; this module reads the values. Like
+//! keepalived, it watches each file's directory with inotify (a write-and-close or a
+//! move-in re-reads the file, a delete or move-away reads as 0) and reads every file once
+//! before IPVS is first programmed. A file whose directory cannot be watched (missing
+//! directory, inotify unavailable) is read every [`POLL`] instead of being dropped.
+//!
+//! One file read by several checkers is read once; each checker applies its own weight.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use healthcheck::mio::{Interest, Registry, Token};
+
+use super::VirtualServers;
+use crate::config::{CheckerKind, Config, FileWeight};
+use crate::daemon::sys::inotify::{DirEvent, Inotify};
+use crate::daemon::tracking;
+use crate::lvs::file_check::{self, Reading, Verdict};
+use crate::lvs::{CheckerRef, Lvs, Update};
+use crate::ops::Metrics;
+
+/// How often a file without a watch is read (the VRRP side reads its track files as often).
+pub const POLL: Duration = tracking::TRACK_FILE_POLL;
+
+/// One track file and the FILE_CHECKs reading it.
+#[derive(Debug)]
+struct Watched {
+    /// The `track_file` block's name.
+    name: String,
+    path: PathBuf,
+    /// The directory watch and the file's name in it; `None`: polled.
+    watch: Option<(i32, OsString)>,
+    value: i64,
+    bindings: Vec<(CheckerRef, FileWeight)>,
+}
+
+/// The track files of the running configuration's FILE_CHECKs.
+#[derive(Debug)]
+pub struct FileChecks {
+    files: Vec<Watched>,
+    inotify: Option<Inotify>,
+    registry: Registry,
+    token: Token,
+    /// When the files without a watch are read next.
+    next_poll: Option<Instant>,
+    /// `lbd status` lines of the real servers whose file changed, by (virtual, real) index.
+    texts: Vec<((u32, u32), String)>,
+}
+
+impl FileChecks {
+    /// Reads and watches the files of `lvs`'s FILE_CHECKs (defined in `cfg`), creating them
+    /// first as `init_file` says (`starting`: may overwrite). The inotify descriptor is
+    /// registered under `token`.
+    pub fn open(
+        cfg: &Config,
+        lvs: &Lvs,
+        registry: &Registry,
+        token: Token,
+        starting: bool,
+        now: Instant,
+    ) -> std::io::Result<Self> {
+        let mut files: Vec<Watched> = Vec::new();
+        for (r, spec) in lvs.checkers() {
+            let CheckerKind::File(check) = &spec.config.kind else {
+                continue;
+            };
+            let Some(def) = cfg.track_files.iter().find(|f| f.name == check.name) else {
+                // `lbd -t` refuses this; a reload validates first.
+                tracing::error!("FILE_CHECK: track_file {} not found", check.name);
+                continue;
+            };
+            let weight = file_check::binding(check, def);
+            if let Some(w) = files.iter_mut().find(|w| w.name == def.name) {
+                w.bindings.push((r, weight));
+                continue;
+            }
+            tracking::init_track_file(def, starting);
+            files.push(Watched {
+                name: def.name.clone(),
+                path: def.file.clone(),
+                watch: None,
+                value: 0,
+                bindings: vec![(r, weight)],
+            });
+        }
+        let mut fc = FileChecks {
+            files,
+            inotify: None,
+            registry: registry.try_clone()?,
+            token,
+            next_poll: None,
+            texts: Vec::new(),
+        };
+        fc.watch();
+        for w in &mut fc.files {
+            if let Some(v) = read(&w.path) {
+                w.value = v;
+            }
+        }
+        if fc.files.iter().any(|w| w.watch.is_none()) {
+            fc.next_poll = Some(now + POLL);
+        }
+        for i in 0..fc.files.len() {
+            fc.describe(i);
+        }
+        Ok(fc)
+    }
+
+    /// Puts every file's directory under watch, where it can.
+    fn watch(&mut self) {
+        if self.files.is_empty() {
+            return;
+        }
+        let ino = match Inotify::new() {
+            Ok(mut ino) => match self
+                .registry
+                .register(&mut ino, self.token, Interest::READABLE)
+            {
+                Ok(()) => ino,
+                Err(e) => {
+                    tracing::error!(
+                        "Unable to monitor track files ({e}): reading them every {POLL:?}"
+                    );
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::error!("Unable to monitor track files ({e}): reading them every {POLL:?}");
+                return;
+            }
+        };
+        for w in &mut self.files {
+            let Some((dir, file)) = resolve(&w.path) else {
+                tracing::error!(
+                    "Track file directory for {} does not exist: reading {} every {POLL:?}",
+                    w.name,
+                    w.path.display()
+                );
+                continue;
+            };
+            match ino.watch_dir(&dir) {
+                Ok(wd) => {
+                    w.path = dir.join(&file);
+                    w.watch = Some((wd, file));
+                }
+                Err(e) => tracing::error!(
+                    "Track file {}: cannot watch {} ({e}): reading it every {POLL:?}",
+                    w.name,
+                    dir.display()
+                ),
+            }
+        }
+        self.inotify = Some(ino);
+    }
+
+    /// Whether `token` is the watch's.
+    pub fn owns(&self, token: Token) -> bool {
+        self.inotify.is_some() && token == self.token
+    }
+
+    /// Each FILE_CHECK with what its file says now.
+    pub fn verdicts(&self) -> impl Iterator<Item = (CheckerRef, Verdict)> + '_ {
+        self.files.iter().flat_map(|w| {
+            w.bindings
+                .iter()
+                .map(|(r, weight)| (*r, file_check::verdict(w.value, *weight)))
+        })
+    }
+
+    /// When [`FileChecks::on_timeout`] wants to run next (files without a watch only).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_poll
+    }
+
+    /// Reads the files without a watch, if due.
+    pub fn on_timeout(&mut self, now: Instant, lvs: &mut Lvs) -> Vec<Update> {
+        let mut updates = Vec::new();
+        if self.next_poll.is_none_or(|t| t > now) {
+            return updates;
+        }
+        self.next_poll = Some(now + POLL);
+        for i in 0..self.files.len() {
+            if self.files[i].watch.is_none() {
+                if let Some(v) = read(&self.files[i].path) {
+                    self.set(i, v, lvs, &mut updates);
+                }
+            }
+        }
+        updates
+    }
+
+    /// The watch is readable: applies what changed.
+    pub fn on_token(&mut self, now: Instant, lvs: &mut Lvs) -> Vec<Update> {
+        let mut updates = Vec::new();
+        let Some(ino) = &self.inotify else {
+            return updates;
+        };
+        let mut events = Vec::new();
+        if let Err(e) = ino.drain(&mut events) {
+            tracing::error!("inotify read() returned error: {e}");
+        }
+        for ev in events {
+            match ev {
+                DirEvent::Written { wd, name } => {
+                    for i in self.named(wd, &name) {
+                        if let Some(v) = read(&self.files[i].path) {
+                            self.set(i, v, lvs, &mut updates);
+                        }
+                    }
+                }
+                DirEvent::Gone { wd, name } => {
+                    for i in self.named(wd, &name) {
+                        self.set(i, 0, lvs, &mut updates);
+                    }
+                }
+                DirEvent::Unwatched { wd } => {
+                    for w in &mut self.files {
+                        if w.watch.as_ref().is_some_and(|(d, _)| *d == wd) {
+                            tracing::warn!(
+                                "Track file {}: its directory is no longer watched: reading {} every {POLL:?}",
+                                w.name,
+                                w.path.display()
+                            );
+                            w.watch = None;
+                        }
+                    }
+                    self.next_poll.get_or_insert(now + POLL);
+                }
+                DirEvent::Overflow => {
+                    for i in 0..self.files.len() {
+                        if let Some(v) = read(&self.files[i].path) {
+                            self.set(i, v, lvs, &mut updates);
+                        }
+                    }
+                }
+            }
+        }
+        updates
+    }
+
+    /// The files watched as `name` under the watch `wd`.
+    fn named(&self, wd: i32, name: &OsString) -> Vec<usize> {
+        (0..self.files.len())
+            .filter(|&i| {
+                self.files[i]
+                    .watch
+                    .as_ref()
+                    .is_some_and(|(d, n)| *d == wd && n == name)
+            })
+            .collect()
+    }
+
+    /// File `i` now reads `value`: every FILE_CHECK reading it is told, if it changed.
+    fn set(&mut self, i: usize, value: i64, lvs: &mut Lvs, updates: &mut Vec<Update>) {
+        let w = &mut self.files[i];
+        if w.value == value {
+            return;
+        }
+        tracing::info!(
+            "Track file {} changed value from {} to {value}",
+            w.name,
+            w.value
+        );
+        w.value = value;
+        for (r, weight) in &w.bindings {
+            match lvs.file_check(*r, file_check::verdict(value, *weight)) {
+                Ok(u) => updates.push(u),
+                Err(e) => tracing::warn!("track file {}: {e}", w.name),
+            }
+        }
+        self.describe(i);
+    }
+
+    /// Queues the `lbd status` line of every real server reading file `i`.
+    fn describe(&mut self, i: usize) {
+        let w = &self.files[i];
+        for (r, weight) in &w.bindings {
+            let text = match file_check::verdict(w.value, *weight) {
+                Verdict::Fault => {
+                    format!("FILE_CHECK down: track file {} reads {}", w.name, w.value)
+                }
+                Verdict::Weight(o) => format!(
+                    "FILE_CHECK up: track file {} reads {}, weight {o:+}",
+                    w.name, w.value
+                ),
+            };
+            self.texts.push(((r.vs, r.rs), text));
+        }
+    }
+
+    /// The `lbd status` lines queued since the last call.
+    pub fn take_texts(&mut self) -> Vec<((u32, u32), String)> {
+        std::mem::take(&mut self.texts)
+    }
+
+    /// Stops watching.
+    pub fn close(&mut self) {
+        if let Some(mut ino) = self.inotify.take() {
+            let _ = self.registry.deregister(&mut ino);
+        }
+    }
+}
+
+/// The directory to watch for `path` and the file's name in it: keepalived's `realpath` of
+/// the file, or of its directory when the file does not exist yet.
+fn resolve(path: &Path) -> Option<(PathBuf, OsString)> {
+    let real = std::fs::canonicalize(path).ok();
+    let (dir, file) = match &real {
+        Some(r) => (r.parent()?.to_path_buf(), r.file_name()?.to_owned()),
+        None => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            (
+                std::fs::canonicalize(dir).ok()?,
+                path.file_name()?.to_owned(),
+            )
+        }
+    };
+    dir.is_dir().then_some((dir, file))
+}
+
+/// The file's value: 0 when it cannot be opened or is empty, `None` (keep the last value)
+/// when the number is out of range.
+fn read(path: &Path) -> Option<i64> {
+    let mut buf = [0u8; file_check::READ_MAX];
+    let n = match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
+        Ok(n) => n,
+        Err(_) => return Some(0),
+    };
+    match file_check::parse(&buf[..n]) {
+        Reading::Value(v) => Some(v),
+        Reading::Invalid(v) => {
+            tracing::info!("Invalid number {v} read from {} - ignoring", path.display());
+            None
+        }
+    }
+}
+
+impl VirtualServers {
+    /// Applies the updates of a file change.
+    pub(super) fn file_updates(
+        &mut self,
+        updates: Vec<Update>,
+        scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
+    ) {
+        for u in updates {
+            self.apply(u, scripts, metrics);
+        }
+        self.last_checks.extend(self.files.take_texts());
+    }
+
+    /// After a reload, before IPVS is programmed: the files of the new configuration, and
+    /// every FILE_CHECK told what its file says, so a restarted checker (its weight changed)
+    /// takes IPVS straight to its weight. Returns the updates, for their notices.
+    pub(super) fn reload_files(&mut self, cfg: &Config, now: Instant) -> Vec<Update> {
+        let mut updates = Vec::new();
+        let registry = match self.files.registry.try_clone() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("FILE_CHECK: cannot reload the track files: {e}");
+                return updates;
+            }
+        };
+        let token = self.files.token;
+        self.files.close();
+        match FileChecks::open(cfg, &self.lvs, &registry, token, false, now) {
+            Ok(f) => self.files = f,
+            Err(e) => tracing::error!("FILE_CHECK: cannot reload the track files: {e}"),
+        }
+        let verdicts: Vec<(CheckerRef, Verdict)> = self.files.verdicts().collect();
+        for (r, v) in verdicts {
+            match self.lvs.file_check(r, v) {
+                Ok(u) => updates.push(u),
+                Err(e) => tracing::warn!("FILE_CHECK: {e}"),
+            }
+        }
+        updates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_empty_file_reads_zero_and_a_bad_number_nothing() {
+        let dir = std::env::temp_dir().join(format!("lbd-fcheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("v");
+        assert_eq!(read(&f), Some(0));
+        std::fs::write(&f, "").unwrap();
+        assert_eq!(read(&f), Some(0));
+        std::fs::write(&f, " 0x20 \n").unwrap();
+        assert_eq!(read(&f), Some(32));
+        std::fs::write(&f, "4294967296\n").unwrap();
+        assert_eq!(read(&f), None);
+        assert_eq!(
+            resolve(&f),
+            Some((std::fs::canonicalize(&dir).unwrap(), "v".into()))
+        );
+        std::fs::remove_file(&f).unwrap();
+        assert_eq!(
+            resolve(&f),
+            Some((std::fs::canonicalize(&dir).unwrap(), "v".into()))
+        );
+        assert_eq!(resolve(&dir.join("no-such-dir/v")), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
