@@ -495,6 +495,36 @@ fn plan_instance(
     })
 }
 
+/// One `static_ipaddress` entry resolved against the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticAddress {
+    pub spec: AddrSpec,
+    pub dev: String,
+}
+
+/// `static_ipaddress`: the entries whose interface exists, and the others with why (an
+/// interface that appears later is picked up by the next plan).
+pub fn static_addresses(
+    config: &Config,
+    net: &dyn NetView,
+) -> (Vec<StaticAddress>, Vec<(IpAddr, PlanError)>) {
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for v in &config.static_ipaddresses {
+        // The configuration refuses a static address without `dev`.
+        let dev = v.dev.clone().unwrap_or_default();
+        let resolved = net
+            .ifindex(&dev)
+            .ok_or_else(|| PlanError::UnknownInterface(dev.clone()))
+            .and_then(|idx| addr_spec(v, idx));
+        match resolved {
+            Ok(spec) => ok.push(StaticAddress { spec, dev }),
+            Err(e) => failed.push((v.addr, e)),
+        }
+    }
+    (ok, failed)
+}
+
 /// keepalived 2.2.7: an instance's own setting, else the global `vrrp_garp_lower_prio_*`,
 /// else the global master burst (`vrrp_garp_master_repeat` / `_delay`, not the instance's);
 /// strict mode sends none (the configuration warned about explicit values).

@@ -78,7 +78,22 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
             "vrrp_instance" => cfg.instances.extend(vrrp::instance(d, n, &cfg.global)),
             "static_ipaddress" => {
                 for c in children(d, n) {
-                    cfg.static_ipaddresses.extend(vrrp::virtual_ip(d, c));
+                    let Some(v) = vrrp::virtual_ip(d, c) else {
+                        continue;
+                    };
+                    // keepalived falls back to default_interface (eth0 unless set), and stops
+                    // when that does not exist; lbd has no default interface.
+                    if v.dev.is_none() {
+                        d.error(
+                            &c.at,
+                            format!(
+                                "static_ipaddress {} has no interface: expected {} dev IFNAME",
+                                c.keyword, c.keyword
+                            ),
+                        );
+                        continue;
+                    }
+                    cfg.static_ipaddresses.push(v);
                 }
             }
             "virtual_server_group" => cfg.virtual_server_groups.extend(lvs::server_group(d, n)),

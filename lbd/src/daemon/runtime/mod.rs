@@ -5,12 +5,14 @@
 //! * this module: the loop, the receive path, draining an engine;
 //! * [`actions`]: events -> VIPs, announcements, logs, notify scripts;
 //! * [`tracked`]: interfaces, track scripts and track files;
-//! * [`reconcile`]: plan, reload, leftover VIPs, the socket table.
+//! * [`reconcile`]: plan, reload, leftover VIPs, the socket table;
+//! * [`statics`]: the `static_ipaddress` entries.
 
 mod actions;
 mod operate;
 mod reconcile;
 mod smtp;
+mod statics;
 mod tracked;
 mod virtual_servers;
 
@@ -178,6 +180,10 @@ pub struct Runtime {
     next_smtp: usize,
     /// False under `--dont-release-vrrp`: stop leaves the VIPs and sends no priority 0.
     release_on_stop: bool,
+    /// `static_ipaddress` entries on their interfaces ([`statics`]).
+    statics: Vec<plan::StaticAddress>,
+    /// Static addresses that could not be added (logged once until they are).
+    statics_failed: Vec<std::net::IpAddr>,
 }
 
 impl Runtime {
@@ -228,6 +234,8 @@ impl Runtime {
             smtp: HashMap::new(),
             next_smtp: 0,
             release_on_stop: true,
+            statics: Vec::new(),
+            statics_failed: Vec::new(),
         })
     }
 
@@ -403,6 +411,7 @@ impl Runtime {
     /// SIGTERM/SIGINT: every router sends priority 0 and releases its VIPs, notify_stop runs.
     fn stop(&mut self, now: Instant) {
         tracing::info!("Stopping");
+        self.remove_statics();
         if !self.release_on_stop {
             tracing::info!("--dont-release-vrrp: leaving the VIPs in place, no priority 0 sent");
             return;

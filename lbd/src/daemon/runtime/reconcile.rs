@@ -43,6 +43,8 @@ impl Runtime {
         if !self.vs.vrrp_enabled() {
             return;
         }
+        // Before the addresses are listed: a static address may be an instance's source.
+        self.sync_statics();
         let addrs = match self.route.list_addresses(None) {
             Ok(a) => a,
             Err(e) => {
