@@ -1,7 +1,8 @@
 //! `vrrp_mcast_group4`: adverts go to the configured group and the sockets join it. Two lbd
 //! on 224.0.0.19 elect one master, tcpdump sees the adverts addressed to that group (and none
 //! to 224.0.0.18), an lbd on the default group does not hear them, and lbd and keepalived
-//! 2.2.7 on 224.0.0.19 elect one master in both roles. Needs root, tcpdump and keepalived.
+//! 2.2.7 on 224.0.0.19 elect one master in both roles; so do they with a per-instance
+//! `mcast_dst_ip`. Needs root, tcpdump and keepalived.
 
 mod common;
 
@@ -92,6 +93,36 @@ fn a_node_on_another_group_does_not_hear_the_adverts() {
         net.b.has_addr(IF0, VIP)
     });
     assert!(net.a.has_addr(IF0, VIP));
+}
+
+/// `mcast_dst_ip` overrides the global group for its instance, in both daemons.
+#[test]
+fn mcast_dst_ip_overrides_the_global_group() {
+    require_keepalived();
+    let net = Pair::new("dmkge", 1);
+    let dir = TempDir::new("dmkge");
+    let conf = |priority: u8| {
+        let mut i = Instance::new("VI_1", 51, priority);
+        i.master = priority > 100;
+        i.extra = "    mcast_dst_ip 224.0.0.20\n".into();
+        config(&[i.render()]).replacen(
+            "global_defs {\n",
+            &format!("global_defs {{\n    vrrp_mcast_group4 {GROUP}\n"),
+            1,
+        )
+    };
+    let _a = Daemon::start(Impl::Lbd, "a", &net.a, &dir, &conf(150));
+    let b = Daemon::start(Impl::Keepalived, "b", &net.b, &dir, &conf(100));
+    wait_for("lbd holds the VIP", 15 * S, || only_on(&net.a, &net.b));
+    wait_for("keepalived is backup", 10 * S, || {
+        b.log_count("(VI_1) Entering BACKUP STATE") > 0
+    });
+    holds_for("one master", 2 * S, || only_on(&net.a, &net.b));
+    let dsts = capture_destinations(&net.b, 3);
+    assert!(
+        !dsts.is_empty() && dsts.iter().all(|d| d == "224.0.0.20"),
+        "destinations: {dsts:?}"
+    );
 }
 
 fn lbd_and_keepalived(prefix: &str, master: Impl) {

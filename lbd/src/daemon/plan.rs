@@ -391,10 +391,10 @@ fn plan_instance(
     for p in &inst.unicast_peers {
         b = b.unicast_peer(p.addr);
     }
-    let mcast_group = match family {
+    let mcast_group = inst.mcast_dst_ip.or(match family {
         Family::V4 => global.vrrp_mcast_group4.map(IpAddr::V4),
         Family::V6 => global.vrrp_mcast_group6.map(IpAddr::V6),
-    };
+    });
     if let Some(g) = mcast_group {
         b = b.multicast_group(g);
     }

@@ -233,6 +233,7 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
             }
         }
         "vrrp_iptables" => {
+            super::unsupported::report(d, c);
             no_extra(d, c, 2);
             g.vrrp_iptables = Some(c.args.iter().take(2).cloned().collect());
         }
@@ -240,7 +241,10 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
         "script_user" => g.script_user = v::script_user(d, c),
         "lvs_timeouts" => lvs_timeouts(d, c, g),
         "lvs_sync_daemon" => g.lvs_sync_daemon = lvs_sync_daemon(d, c),
-        "enable_traps" => g.enable_traps = v::flag(d, c),
+        "enable_traps" => {
+            super::unsupported::report(d, c);
+            g.enable_traps = v::flag(d, c);
+        }
         "dynamic_interfaces" => g.dynamic_interfaces = true,
         _ => return false,
     }
