@@ -107,13 +107,21 @@ fn static_addresses_follow_the_daemon_not_vrrp() {
     );
 }
 
-/// An entry whose interface does not exist yet is added when it appears.
+/// An entry whose interface does not exist yet is added when it appears; under
+/// `--dont-release-vrrp` the stop still removes it (keepalived 2.2.7 does the same with -V).
 #[test]
 fn static_address_waits_for_its_interface() {
     let net = Pair::new("dmksw", 1);
     let dir = TempDir::new("dmksw");
     let block = statics(&["198.51.100.60/24 dev dmlate"]);
-    let mut a = Daemon::start(Impl::Lbd, "a", &net.a, &dir, &conf(100, &block));
+    let mut a = Daemon::start_with(
+        Impl::Lbd,
+        "a",
+        &net.a,
+        &dir,
+        &conf(100, &block),
+        &["--dont-release-vrrp"],
+    );
     wait_for("the missing interface is reported", 10 * S, || {
         a.log_count("static address 198.51.100.60 not added") == 1
     });
@@ -123,7 +131,12 @@ fn static_address_waits_for_its_interface() {
     wait_for("added once the interface exists", 10 * S, || {
         net.a.has_addr("dmlate", "198.51.100.60")
     });
+    wait_for("a is master (alone)", 10 * S, || net.a.has_addr(IF0, VIP));
     a.signal(libc::SIGTERM);
     assert_eq!(a.wait_exit(10 * S), Some(0));
     assert!(!net.a.has_addr("dmlate", "198.51.100.60"));
+    assert!(
+        net.a.has_addr(IF0, VIP),
+        "--dont-release-vrrp keeps the VIP"
+    );
 }

@@ -634,8 +634,8 @@ fn authentication(d: &mut Diagnostics, c: &Node) -> Option<Authentication> {
                     d.warn(
                         &a.at,
                         "'auth_type AH' is not supported by lbd: an instance using it is not \
-                         started (RFC 3768 withdrew AH); use PASS or no authentication on \
-                         every node",
+                         started (RFC 3768 withdrew AH; strict mode drops it instead); use \
+                         PASS or no authentication on every node",
                     );
                     kind = Some(AuthType::Ah);
                 }

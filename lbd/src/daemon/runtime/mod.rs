@@ -411,9 +411,10 @@ impl Runtime {
     /// SIGTERM/SIGINT: every router sends priority 0 and releases its VIPs, notify_stop runs.
     fn stop(&mut self, now: Instant) {
         tracing::info!("Stopping");
-        self.remove_statics();
         if !self.release_on_stop {
             tracing::info!("--dont-release-vrrp: leaving the VIPs in place, no priority 0 sent");
+            // keepalived 2.2.7 removes its static addresses even then.
+            self.remove_statics();
             return;
         }
         for u in 0..self.units.len() {
@@ -422,6 +423,8 @@ impl Runtime {
             }
             self.drive(u, now);
         }
+        // After the priority-0 adverts, which may be sent from a static address.
+        self.remove_statics();
         // Give notify scripts (notify_stop among them) a bounded time to finish.
         let deadline = Instant::now() + STOP_GRACE;
         let mut events = Events::with_capacity(64);
