@@ -2,7 +2,7 @@
 //! on 224.0.0.19 elect one master, tcpdump sees the adverts addressed to that group (and none
 //! to 224.0.0.18), an lbd on the default group does not hear them, and lbd and keepalived
 //! 2.2.7 on 224.0.0.19 elect one master in both roles; so do they with a per-instance
-//! `mcast_dst_ip`. Needs root, tcpdump and keepalived.
+//! `mcast_dst_ip`, and over IPv6 with `vrrp_mcast_group6`. Needs root, tcpdump and keepalived.
 
 mod common;
 
@@ -37,21 +37,15 @@ fn conf(group: Option<&str>, priority: u8) -> String {
 fn capture_destinations(ns: &Netns, count: usize) -> Vec<String> {
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.name, "timeout", "5", "tcpdump"])
-        .args([
-            "-i",
-            IF0,
-            "-nn",
-            "-l",
-            "-c",
-            &count.to_string(),
-            "ip proto 112",
-        ])
+        .args(["-i", IF0, "-nn", "-l", "-c", &count.to_string()])
+        .arg("ip proto 112 or ip6 proto 112")
         .output()
         .expect("run tcpdump (apt-get install tcpdump)");
     // "12:00:00.000000 IP 192.0.2.1 > 224.0.0.19: VRRPv3, Advertisement, ..."
+    // "12:00:00.000000 IP6 fe80::1 > ff02::113: ip-proto-112 ..."
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.split(" > ").nth(1)?.split(':').next().map(str::to_owned))
+        .filter_map(|l| l.split(" > ").nth(1)?.split(": ").next().map(str::to_owned))
         .collect()
 }
 
@@ -161,4 +155,36 @@ fn lbd_master_keepalived_backup_on_the_configured_group() {
 #[test]
 fn keepalived_master_lbd_backup_on_the_configured_group() {
     lbd_and_keepalived("dmkgd", Impl::Keepalived);
+}
+
+#[test]
+fn ipv6_group_lbd_master_keepalived_backup() {
+    require_keepalived();
+    const VIP6: &str = "2001:db8::100";
+    const GROUP6: &str = "ff02::113";
+    let net = Pair::new("dmkgf", 1);
+    let dir = TempDir::new("dmkgf");
+    let conf = |priority: u8| {
+        let mut i = Instance::new("VI_1", 51, priority);
+        i.master = priority > 100;
+        i.vips = vec![VIP6.into()];
+        config(&[i.render()]).replacen(
+            "global_defs {\n",
+            &format!("global_defs {{\n    vrrp_mcast_group6 {GROUP6}\n"),
+            1,
+        )
+    };
+    let only_a = || net.a.count_addr(IF0, VIP6) == 1 && !net.b.has_addr(IF0, VIP6);
+    let _a = Daemon::start(Impl::Lbd, "a", &net.a, &dir, &conf(150));
+    let b = Daemon::start(Impl::Keepalived, "b", &net.b, &dir, &conf(100));
+    wait_for("lbd holds the VIP", 15 * S, only_a);
+    wait_for("keepalived is backup", 10 * S, || {
+        b.log_count("(VI_1) Entering BACKUP STATE") > 0
+    });
+    holds_for("one master", 2 * S, only_a);
+    let dsts = capture_destinations(&net.b, 3);
+    assert!(
+        !dsts.is_empty() && dsts.iter().all(|d| d == GROUP6),
+        "destinations: {dsts:?}"
+    );
 }
