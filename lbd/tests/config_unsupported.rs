@@ -160,7 +160,39 @@ fn features_lbd_lacks_warn_with_their_consequence() {
             "vrrp_track_process' is not supported by lbd: processes are not tracked",
         ),
     ];
-    for (text, at, message) in cases {
+    let more: &[(String, &str, &str)] = &[
+        (
+            global("    startup_script /usr/local/bin/up"),
+            "t.conf:2",
+            "startup_script' is not supported by lbd: the script is not run at start",
+        ),
+        (
+            global("    vrrp_down_timer_adverts 5"),
+            "t.conf:2",
+            "vrrp_down_timer_adverts' is not supported by lbd: ignored: a backup waits",
+        ),
+        (
+            global("    nftables_ipvs"),
+            "t.conf:2",
+            "nftables_ipvs' is not supported by lbd: lbd installs no firewall",
+        ),
+        (
+            instance("    track_src_ip"),
+            "t.conf:5",
+            "track_src_ip' is not supported by lbd: the instance does not go to FAULT",
+        ),
+        (
+            instance("    use_vmac_addr"),
+            "t.conf:5",
+            "use_vmac_addr' is not supported by lbd: there are no VMAC",
+        ),
+        (
+            instance("    debug 2"),
+            "t.conf:5",
+            "debug' is not supported by lbd: ignored",
+        ),
+    ];
+    for (text, at, message) in cases.iter().chain(more) {
         one(text, &format!("{at}: warning: '{message}"), false);
     }
 }

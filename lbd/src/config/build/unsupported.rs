@@ -58,9 +58,8 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
             "no VMAC (macvlan) interface is created: adverts and gratuitous ARPs use the \
              interface's own MAC address, and the VIPs go on the instance's interface",
         ),
-        "vmac_xmit_base" | "use_ipvlan" | "vmac_garp_intvl" => {
-            warn("there are no VMAC interfaces in lbd; ignored")
-        }
+        "vmac_xmit_base" | "use_ipvlan" | "vmac_garp_intvl" | "use_vmac_addr" | "vmac_prefix"
+        | "vmac_addr_prefix" => warn("there are no VMAC interfaces in lbd; ignored"),
         "static_routes" | "static_rules" | "virtual_routes" | "virtual_rules" => {
             let lines = n.block.as_ref().map_or(0, Vec::len);
             warn(&format!(
@@ -83,7 +82,13 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
         | "vrrp_nftables"
         | "vrrp_nftables_priority"
         | "vrrp_nftables_ifindex"
-        | "nftables" => warn(NO_FIREWALL),
+        | "nftables"
+        | "nftables_counters"
+        | "nftables_ifindex"
+        | "nftables_ipvs"
+        | "nftables_ipvs_priority"
+        | "nftables_ipvs_start_fwmark"
+        | "nftables_priority" => warn(NO_FIREWALL),
         "enable_traps"
         | "enable_snmp_vrrp"
         | "enable_snmp_keepalived"
@@ -92,7 +97,7 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
         | "enable_snmp_rfcv2"
         | "enable_snmp_rfcv3"
         | "snmp_socket" => warn(NO_SNMP),
-        "enable_dbus" | "enable_dbus_create_instance" => warn(NO_DBUS),
+        "enable_dbus" | "enable_dbus_create_instance" | "dbus_service_name" => warn(NO_DBUS),
         "notify_fifo"
         | "notify_fifo_script"
         | "vrrp_notify_fifo"
@@ -101,7 +106,21 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
         | "lvs_notify_fifo_script"
         | "fifo_write_vrrp_states_on_reload" => warn(NO_FIFO),
         "bfd_instance" | "track_bfd" | "bfd_priority" | "bfd_no_swap" | "bfd_rt_priority"
-        | "bfd_process_name" | "BFD_CHECK" => warn(NO_BFD),
+        | "bfd_process_name" | "bfd_cpu_affinity" | "bfd_rlimit_rttime" | "BFD_CHECK" => {
+            warn(NO_BFD)
+        }
+        "startup_script" | "startup_script_timeout" => warn(
+            "the script is not run at start; ignored (run it from the unit file, ExecStartPre=)",
+        ),
+        "shutdown_script" | "shutdown_script_timeout" => warn(
+            "the script is not run at stop; ignored (run it from the unit file, ExecStopPost=)",
+        ),
+        "track_src_ip" => {
+            warn("the instance does not go to FAULT when its source address is removed; ignored")
+        }
+        "vrrp_down_timer_adverts" => {
+            warn("ignored: a backup waits the RFC's Master_Down_Interval (3 adverts and the skew)")
+        }
         "vrrp_track_process" | "track_process" => warn(NOT_TRACKED),
         "default_interface" => {
             warn("ignored: every vrrp_instance needs 'interface' and every static_ipaddress 'dev'")
@@ -111,7 +130,7 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
              LBD_DUMP_FILE and --status-socket)",
         ),
         "lvs_flush" => warn("IPVS is not flushed at start"),
-        "lvs_flush_onstop" => {
+        "lvs_flush_onstop" | "lvs_flush_on_stop" => {
             warn("IPVS is left in place at stop; start lbd with --remove-ipvs-on-stop to remove it")
         }
         "linkbeat_interfaces" | "linkbeat_use_polling" => {

@@ -305,6 +305,8 @@ const INSTANCE_UNUSED: &[&str] = &[
     "evip",
     "no_track",
     "mcast_ttl",
+    "track_src_ip",
+    "use_vmac_addr",
 ];
 
 /// `vrrp_instance NAME { }`. `None` when the instance cannot be used (no VRID, as keepalived).
