@@ -239,6 +239,11 @@ fn mcast_dst_ip_must_be_multicast() {
         (vec![], false)
     );
     one(
+        &instance("    mcast_dst_ip ff02::113"),
+        "t.conf:1: error: vrrp_instance VI_1: mcast_dst_ip ff02::113 is not of the instance's address family (IPv4)",
+        true,
+    );
+    one(
         &instance("    mcast_dst_ip 192.0.2.9"),
         "t.conf:5: error: expected a multicast address for mcast_dst_ip, got '192.0.2.9'",
         true,
