@@ -777,6 +777,61 @@ vrrp_instance D {
         assert_eq!(again.units, p.units);
     }
 
+    /// The global group per family, `mcast_dst_ip` over it, the RFC's group otherwise.
+    #[test]
+    fn advert_groups() {
+        let text = r#"
+global_defs {
+    vrrp_mcast_group4 224.0.0.19
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress { 192.0.2.100 }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 52
+    mcast_dst_ip 224.0.0.20
+    virtual_ipaddress { 192.0.2.101 }
+}
+vrrp_instance D {
+    interface eth0
+    virtual_router_id 54
+    virtual_ipaddress { 2001:db8::100 }
+}
+static_ipaddress {
+    198.51.100.7/24 dev eth1 label eth1:st
+    198.51.100.8 dev eth9
+}
+"#;
+        let loaded = load_str("t.conf", text).unwrap();
+        let p = plan(&loaded.config, &net(), &mut TrackerIds::default());
+        let group = |name: &str| {
+            let m = p
+                .units
+                .iter()
+                .flat_map(|u| &u.members)
+                .find(|m| m.name == name);
+            m.unwrap().router.destination_group().to_string()
+        };
+        assert_eq!(group("A"), "224.0.0.19");
+        assert_eq!(group("B"), "224.0.0.20");
+        assert_eq!(group("D"), "ff02::12");
+        let (ok, failed) = static_addresses(&loaded.config, &net());
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].spec.ifindex, 3);
+        assert_eq!(ok[0].spec.prefix_len, 24);
+        assert_eq!(ok[0].spec.label.as_deref(), Some("eth1:st"));
+        assert_eq!(
+            failed,
+            vec![(
+                "198.51.100.8".parse().unwrap(),
+                PlanError::UnknownInterface("eth9".into())
+            )]
+        );
+    }
+
     #[test]
     fn broadcast_derivation() {
         assert_eq!(
