@@ -56,7 +56,7 @@ fn unknown_keyword_suggests_the_closest() {
 fn accepted_but_unused_keywords_warn() {
     assert_eq!(
         diags(&instance("    debug 2")),
-        vec!["t.conf:5: warning: 'debug' is a keepalived keyword lbd accepts but does not use"]
+        vec!["t.conf:5: warning: 'debug' is not supported by lbd: ignored"]
     );
 }
 

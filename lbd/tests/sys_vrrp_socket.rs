@@ -194,3 +194,34 @@ fn ipv6_multicast_and_unicast() {
         255,
     );
 }
+
+/// `vrrp_mcast_group4`: after `set_groups` the socket hears the configured group and no
+/// longer the RFC's (MULTICAST_ALL is off, so nothing else is delivered either).
+#[test]
+fn set_groups_moves_the_membership() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let pair = NetnsPair::new("mg4");
+    let tx = open(&pair.a, &pair.if_a, Family::V4);
+    let mut rx = open(&pair.b, &pair.if_b, Family::V4);
+    let group = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 19));
+    rx.set_groups(&[group]).expect("join 224.0.0.19");
+    assert_eq!(rx.groups(), &[group]);
+    let src: IpAddr = "192.0.2.1".parse().unwrap();
+    let vip: IpAddr = "192.0.2.100".parse().unwrap();
+    let mut buf = [0u8; 2048];
+    let old = IpAddr::V4(MULTICAST_V4);
+    tx.send(old, Some(src), &advert(src, old, vip)).unwrap();
+    tx.send(group, Some(src), &advert(src, group, vip)).unwrap();
+    let p = receive(&mut rx, &mut buf);
+    assert_eq!(
+        p.dst, group,
+        "the advert to the left group was not delivered first"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(rx.recv(&mut buf).unwrap().is_none());
+    let err = rx.set_groups(&[IpAddr::V6(MULTICAST_V6)]).unwrap_err();
+    assert!(matches!(err, OpenError::Io { .. }), "{err}");
+}

@@ -62,6 +62,10 @@ pub enum ConfigError {
     /// A unicast peer is our own primary address.
     #[error("unicast peer {0} is our own primary address")]
     PeerIsSelf(IpAddr),
+    /// The advert group (keepalived's `vrrp_mcast_group4/6`) is not a multicast address of the
+    /// primary address's family: adverts sent there would never reach the other routers.
+    #[error("advert group {0} is not a multicast address of the primary address's family")]
+    NotMulticast(IpAddr),
 }
 
 /// Whether a backup takes over from a lower-priority master.
@@ -122,6 +126,8 @@ pub struct RouterConfig {
     pub(crate) preempt: Preempt,
     pub(crate) accept: bool,
     pub(crate) unicast_peers: Vec<IpAddr>,
+    /// Where multicast adverts go; [`MULTICAST_V4`] / [`MULTICAST_V6`] unless configured.
+    pub(crate) group: IpAddr,
     pub(crate) skip_check_adv_addr: bool,
     pub(crate) garp: GarpSchedule,
     pub(crate) initial: InitialState,
@@ -147,6 +153,7 @@ impl RouterConfig {
                 },
                 accept: false,
                 unicast_peers: Vec::new(),
+                group: default_group(family_of(primary)),
                 skip_check_adv_addr: false,
                 garp: GarpSchedule::default(),
                 initial: InitialState::Backup,
@@ -214,12 +221,17 @@ impl RouterConfig {
     pub fn is_owner(&self) -> bool {
         self.priority == OWNER_PRIORITY
     }
-    /// The VRRP multicast group of our family.
+    /// The multicast group adverts go to when there are no unicast peers: the RFC's group of
+    /// our family unless [`RouterConfigBuilder::multicast_group`] chose another.
     pub fn destination_group(&self) -> IpAddr {
-        match self.family {
-            Family::V4 => IpAddr::V4(MULTICAST_V4),
-            Family::V6 => IpAddr::V6(MULTICAST_V6),
-        }
+        self.group
+    }
+}
+
+fn default_group(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => IpAddr::V4(MULTICAST_V4),
+        Family::V6 => IpAddr::V6(MULTICAST_V6),
     }
 }
 
@@ -276,6 +288,13 @@ impl RouterConfigBuilder {
         self.cfg.unicast_peers.push(peer);
         self
     }
+    /// keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6`: send multicast adverts to
+    /// `group` instead of 224.0.0.18 / ff02::12, so that several VRRP domains can share a
+    /// segment without hearing each other. Every router of the domain must use the same group.
+    pub fn multicast_group(mut self, group: IpAddr) -> Self {
+        self.cfg.group = group;
+        self
+    }
     pub fn skip_check_adv_addr(mut self, skip: bool) -> Self {
         self.cfg.skip_check_adv_addr = skip;
         self
@@ -320,6 +339,9 @@ impl RouterConfigBuilder {
             return Err(ConfigError::AuthInV3);
         }
         cfg.interval_cs = interval_to_cs(cfg.version, self.interval)?;
+        if !cfg.group.is_multicast() || family_of(cfg.group) != cfg.family {
+            return Err(ConfigError::NotMulticast(cfg.group));
+        }
         for &vip in &cfg.vips {
             if family_of(vip) != cfg.family {
                 return Err(ConfigError::FamilyMismatch {
@@ -481,6 +503,35 @@ mod tests {
             b().preempt_delay(Duration::from_secs(1001)).build(),
             Err(ConfigError::PreemptDelay(_))
         ));
+    }
+
+    #[test]
+    fn multicast_group_must_be_multicast_of_our_family() {
+        let b = || RouterConfig::builder(51, v4(1));
+        let v6_group: IpAddr = "ff02::12".parse().unwrap();
+        assert_eq!(
+            b().multicast_group(v4(19)).build(),
+            Err(ConfigError::NotMulticast(v4(19)))
+        );
+        assert_eq!(
+            b().multicast_group(v6_group).build(),
+            Err(ConfigError::NotMulticast(v6_group))
+        );
+        let v6 = RouterConfig::builder(51, "fe80::1".parse().unwrap());
+        let g4 = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 19));
+        assert_eq!(
+            v6.clone().multicast_group(g4).build(),
+            Err(ConfigError::NotMulticast(g4))
+        );
+        let g6: IpAddr = "ff02::13".parse().unwrap();
+        assert_eq!(
+            v6.multicast_group(g6).build().unwrap().destination_group(),
+            g6
+        );
+        assert_eq!(
+            b().multicast_group(g4).build().unwrap().destination_group(),
+            g4
+        );
     }
 
     #[test]

@@ -123,6 +123,38 @@ fn startup_as_backup_then_master_after_master_down_interval() {
     assert_eq!(events(&mut r), [Event::Announce { count: 5 }]);
 }
 
+/// `vrrp_mcast_group4`: a master's adverts go to the configured group, and a backup on that
+/// group still hears its peers (the group changes the destination, not the validation).
+#[test]
+fn adverts_go_to_the_configured_group() {
+    let t0 = Instant::now();
+    let group = ip("224.0.0.19");
+    let mut r = VirtualRouter::new(base(100).multicast_group(group).build().unwrap(), t0);
+    let t = r.poll_timeout().unwrap();
+    r.handle_timeout(t);
+    assert_eq!(r.state(), State::Master);
+    let mut buf = [0u8; 1500];
+    let tx = r.poll_transmit(t, &mut buf).unwrap();
+    assert_eq!((tx.src, tx.dst), (us(), group));
+    // The v3 checksum covers the destination: it must verify against the group.
+    let peer_cfg = RouterConfig::builder(7, ip("192.0.2.20"))
+        .priority(50)
+        .vip(vip())
+        .multicast_group(group);
+    let mut peer = VirtualRouter::new(peer_cfg.build().unwrap(), t0);
+    events(&mut peer);
+    let meta = RxMeta {
+        src: tx.src,
+        dst: tx.dst,
+        ttl: TTL,
+    };
+    peer.handle_packet(t, meta, &buf[..tx.len]);
+    let evs = events(&mut peer);
+    assert!(evs.is_empty(), "the peer accepts the advert: {evs:?}");
+    assert_eq!(peer.state(), State::Backup);
+    assert!(peer.poll_timeout().unwrap() > t + SEC * 3);
+}
+
 #[test]
 fn owner_goes_master_at_once_and_ignores_weights() {
     let t0 = Instant::now();

@@ -379,6 +379,8 @@ pub struct VrrpInstance {
     pub unicast_src_ip: Option<IpAddr>,
     pub unicast_peers: Vec<UnicastPeer>,
     pub mcast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip`: this instance's advert group, over `vrrp_mcast_group4/6`.
+    pub mcast_dst_ip: Option<IpAddr>,
     pub garp: GarpSettings,
     pub notify: NotifyScripts,
     /// `None`: the global default ([`GlobalDefs::vrrp_smtp_alert`]).

@@ -391,6 +391,13 @@ fn plan_instance(
     for p in &inst.unicast_peers {
         b = b.unicast_peer(p.addr);
     }
+    let mcast_group = inst.mcast_dst_ip.or(match family {
+        Family::V4 => global.vrrp_mcast_group4.map(IpAddr::V4),
+        Family::V6 => global.vrrp_mcast_group6.map(IpAddr::V6),
+    });
+    if let Some(g) = mcast_group {
+        b = b.multicast_group(g);
+    }
     b = if inst.nopreempt {
         b.nopreempt()
     } else {
@@ -486,6 +493,36 @@ fn plan_instance(
         group: group.map(|g| g.name.clone()),
         lower_prio_garp: lower_prio_garp(&inst.garp, &global.garp, strict),
     })
+}
+
+/// One `static_ipaddress` entry resolved against the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticAddress {
+    pub spec: AddrSpec,
+    pub dev: String,
+}
+
+/// `static_ipaddress`: the entries whose interface exists, and the others with why (an
+/// interface that appears later is picked up by the next plan).
+pub fn static_addresses(
+    config: &Config,
+    net: &dyn NetView,
+) -> (Vec<StaticAddress>, Vec<(IpAddr, PlanError)>) {
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for v in &config.static_ipaddresses {
+        // The configuration refuses a static address without `dev`.
+        let dev = v.dev.clone().unwrap_or_default();
+        let resolved = net
+            .ifindex(&dev)
+            .ok_or_else(|| PlanError::UnknownInterface(dev.clone()))
+            .and_then(|idx| addr_spec(v, idx));
+        match resolved {
+            Ok(spec) => ok.push(StaticAddress { spec, dev }),
+            Err(e) => failed.push((v.addr, e)),
+        }
+    }
+    (ok, failed)
 }
 
 /// keepalived 2.2.7: an instance's own setting, else the global `vrrp_garp_lower_prio_*`,
@@ -738,6 +775,61 @@ vrrp_instance D {
         // Same input, same plan (what reload relies on), ids stable.
         let again = plan(&loaded.config, &net(), &mut ids);
         assert_eq!(again.units, p.units);
+    }
+
+    /// The global group per family, `mcast_dst_ip` over it, the RFC's group otherwise.
+    #[test]
+    fn advert_groups() {
+        let text = r#"
+global_defs {
+    vrrp_mcast_group4 224.0.0.19
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress { 192.0.2.100 }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 52
+    mcast_dst_ip 224.0.0.20
+    virtual_ipaddress { 192.0.2.101 }
+}
+vrrp_instance D {
+    interface eth0
+    virtual_router_id 54
+    virtual_ipaddress { 2001:db8::100 }
+}
+static_ipaddress {
+    198.51.100.7/24 dev eth1 label eth1:st
+    198.51.100.8 dev eth9
+}
+"#;
+        let loaded = load_str("t.conf", text).unwrap();
+        let p = plan(&loaded.config, &net(), &mut TrackerIds::default());
+        let group = |name: &str| {
+            let m = p
+                .units
+                .iter()
+                .flat_map(|u| &u.members)
+                .find(|m| m.name == name);
+            m.unwrap().router.destination_group().to_string()
+        };
+        assert_eq!(group("A"), "224.0.0.19");
+        assert_eq!(group("B"), "224.0.0.20");
+        assert_eq!(group("D"), "ff02::12");
+        let (ok, failed) = static_addresses(&loaded.config, &net());
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].spec.ifindex, 3);
+        assert_eq!(ok[0].spec.prefix_len, 24);
+        assert_eq!(ok[0].spec.label.as_deref(), Some("eth1:st"));
+        assert_eq!(
+            failed,
+            vec![(
+                "198.51.100.8".parse().unwrap(),
+                PlanError::UnknownInterface("eth9".into())
+            )]
+        );
     }
 
     #[test]

@@ -126,6 +126,28 @@ const UNUSED: &[&str] = &[
     "disable_local_igmp",
     "nftables",
     "cpu_affinity",
+    "bfd_cpu_affinity",
+    "bfd_rlimit_rttime",
+    "dbus_service_name",
+    "lvs_flush_on_stop",
+    "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs_force",
+    "nftables_counters",
+    "nftables_ifindex",
+    "nftables_ipvs",
+    "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark",
+    "nftables_priority",
+    "process_monitor_rcv_bufs",
+    "process_monitor_rcv_bufs_force",
+    "rs_init_notifies",
+    "startup_script",
+    "startup_script_timeout",
+    "shutdown_script",
+    "shutdown_script_timeout",
+    "vmac_prefix",
+    "vmac_addr_prefix",
+    "vrrp_down_timer_adverts",
 ];
 
 pub fn global_defs(d: &mut Diagnostics, n: &Node, g: &mut GlobalDefs) {
@@ -233,6 +255,7 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
             }
         }
         "vrrp_iptables" => {
+            super::unsupported::report(d, c);
             no_extra(d, c, 2);
             g.vrrp_iptables = Some(c.args.iter().take(2).cloned().collect());
         }
@@ -240,7 +263,10 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
         "script_user" => g.script_user = v::script_user(d, c),
         "lvs_timeouts" => lvs_timeouts(d, c, g),
         "lvs_sync_daemon" => g.lvs_sync_daemon = lvs_sync_daemon(d, c),
-        "enable_traps" => g.enable_traps = v::flag(d, c),
+        "enable_traps" => {
+            super::unsupported::report(d, c);
+            g.enable_traps = v::flag(d, c);
+        }
         "dynamic_interfaces" => g.dynamic_interfaces = true,
         _ => return false,
     }

@@ -4,6 +4,7 @@
 mod global;
 mod lvs;
 mod strict;
+mod unsupported;
 mod validate;
 mod vrrp;
 
@@ -78,7 +79,22 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
             "vrrp_instance" => cfg.instances.extend(vrrp::instance(d, n, &cfg.global)),
             "static_ipaddress" => {
                 for c in children(d, n) {
-                    cfg.static_ipaddresses.extend(vrrp::virtual_ip(d, c));
+                    let Some(v) = vrrp::virtual_ip(d, c) else {
+                        continue;
+                    };
+                    // keepalived falls back to default_interface (eth0 unless set), and stops
+                    // when that does not exist; lbd has no default interface.
+                    if v.dev.is_none() {
+                        d.error(
+                            &c.at,
+                            format!(
+                                "static_ipaddress {} has no interface: expected {} dev IFNAME",
+                                c.keyword, c.keyword
+                            ),
+                        );
+                        continue;
+                    }
+                    cfg.static_ipaddresses.push(v);
                 }
             }
             "virtual_server_group" => cfg.virtual_server_groups.extend(lvs::server_group(d, n)),
@@ -96,21 +112,15 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
     cfg
 }
 
-/// Reports a keyword its block does not know: "accepted, not used" for real keepalived
-/// keywords lbd ignores, otherwise "unknown" with the closest valid keyword. Both are
-/// warnings, as in keepalived: the rest of the configuration still means something.
+/// Reports a keyword its block does not know: "not supported by lbd" with what that costs
+/// for real keepalived keywords lbd ignores ([`unsupported`]), otherwise "unknown" with the
+/// closest valid keyword, a warning as in keepalived.
 pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&str]) {
     if n.keyword == "{" {
         return; // already reported by the tree builder
     }
     if unused.contains(&n.keyword.as_str()) {
-        d.warn(
-            &n.at,
-            format!(
-                "'{}' is a keepalived keyword lbd accepts but does not use",
-                n.keyword
-            ),
-        );
+        unsupported::report(d, n);
         return;
     }
     let all: Vec<&str> = known.iter().chain(unused).copied().collect();
@@ -172,15 +182,24 @@ mod tests {
         }
     }
 
+    /// Keywords a block parses into the model and still reports as not supported (what they
+    /// ask for is not done).
+    const PARSED_UNSUPPORTED: &[&str] = &[
+        "vrrp_iptables",
+        "enable_traps",
+        "use_vmac",
+        "vmac_xmit_base",
+    ];
+
     /// Each keyword a block lists (for "did you mean") is really handled by that block.
     fn assert_handled(keywords: &[&str], wrap: impl Fn(&str) -> String) {
-        for kw in keywords {
+        for kw in keywords.iter().filter(|k| !PARSED_UNSUPPORTED.contains(k)) {
             let text = wrap(kw);
             let unknown: Vec<String> = messages(&text)
                 .into_iter()
                 .filter(|m| {
                     m.contains(&format!("keyword '{kw}'"))
-                        || m.contains(&format!("'{kw}' is a keepalived"))
+                        || m.contains(&format!("'{kw}' is not supported"))
                 })
                 .collect();
             assert!(unknown.is_empty(), "{kw}: {unknown:?} in\n{text}");

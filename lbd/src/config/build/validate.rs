@@ -41,6 +41,26 @@ pub fn validate(d: &mut Diagnostics, cfg: &mut Config, declared: &[&str]) {
                 d.error(&i.origin, format!("vrrp_instance {}: unicast peer {} and unicast_src_ip {src} are of different address families", i.name, p.addr));
             }
         }
+        // The family the daemon gives the instance (daemon/plan.rs): adverts of the other
+        // family cannot go to this group.
+        let family_v6 = i.native_ipv6
+            || i.virtual_ipaddresses
+                .first()
+                .map(|a| a.addr)
+                .or(i.unicast_src_ip)
+                .or(i.unicast_peers.first().map(|p| p.addr))
+                .is_some_and(|a| a.is_ipv6());
+        if let Some(group) = i.mcast_dst_ip.filter(|g| g.is_ipv6() != family_v6) {
+            d.error(
+                &i.origin,
+                format!(
+                    "vrrp_instance {}: mcast_dst_ip {group} is not of the instance's address \
+                     family (IPv{})",
+                    i.name,
+                    if family_v6 { 6 } else { 4 }
+                ),
+            );
+        }
     }
 
     let declared: HashSet<&str> = declared.iter().copied().collect();

@@ -262,6 +262,7 @@ pub const INSTANCE_KEYWORDS: &[&str] = &[
     "unicast_src_ip",
     "unicast_peer",
     "mcast_src_ip",
+    "mcast_dst_ip",
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
@@ -304,6 +305,8 @@ const INSTANCE_UNUSED: &[&str] = &[
     "evip",
     "no_track",
     "mcast_ttl",
+    "track_src_ip",
+    "use_vmac_addr",
 ];
 
 /// `vrrp_instance NAME { }`. `None` when the instance cannot be used (no VRID, as keepalived).
@@ -333,6 +336,7 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         mcast_src_ip: None,
+        mcast_dst_ip: None,
         garp: GarpSettings::default(),
         notify: NotifyScripts::default(),
         smtp_alert: None,
@@ -540,14 +544,7 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
                 })
                 .collect();
             if !lines.is_empty() {
-                d.warn(
-                    &c.at,
-                    format!(
-                        "{} accepted but not applied by lbd ({} line(s))",
-                        c.keyword,
-                        lines.len()
-                    ),
-                );
+                super::unsupported::report(d, c);
             }
             if c.keyword == "virtual_routes" {
                 i.virtual_routes = lines;
@@ -577,6 +574,14 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
             }
         }
         "mcast_src_ip" => i.mcast_src_ip = v::ip_arg(d, c),
+        "mcast_dst_ip" => match v::ip_arg(d, c) {
+            Some(a) if a.is_multicast() => i.mcast_dst_ip = Some(a),
+            Some(a) => d.error(
+                &c.at,
+                format!("expected a multicast address for mcast_dst_ip, got '{a}'"),
+            ),
+            None => {}
+        },
         "garp_master_delay" => i.garp.master_delay = v::timer(d, c, 0.0, MAX_T),
         "garp_master_repeat" => i.garp.master_repeat = v::int(d, c, 0, i64::from(u32::MAX)),
         "garp_master_refresh" => i.garp.master_refresh = v::timer(d, c, 0.0, MAX_T),
@@ -592,10 +597,14 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
         }
         "native_ipv6" => i.native_ipv6 = v::flag(d, c),
         "use_vmac" => {
+            super::unsupported::report(d, c);
             no_extra(d, c, 1);
             i.use_vmac = Some(c.args.first().cloned());
         }
-        "vmac_xmit_base" => i.vmac_xmit_base = v::flag(d, c),
+        "vmac_xmit_base" => {
+            super::unsupported::report(d, c);
+            i.vmac_xmit_base = v::flag(d, c);
+        }
         "strict_mode" => i.strict_mode = v::boolean(d, c),
         "skip_check_adv_addr" => i.skip_check_adv_addr = v::boolean(d, c),
         _ => return false,
@@ -622,7 +631,16 @@ fn authentication(d: &mut Diagnostics, c: &Node) -> Option<Authentication> {
                 .as_deref()
             {
                 Some("PASS") => kind = Some(AuthType::Pass),
-                Some("AH") => kind = Some(AuthType::Ah),
+                Some("AH") => {
+                    // The daemon refuses to start such an instance (daemon/plan.rs).
+                    d.warn(
+                        &a.at,
+                        "'auth_type AH' is not supported by lbd: an instance using it is not \
+                         started (RFC 3768 withdrew AH; strict mode drops it instead); use \
+                         PASS or no authentication on every node",
+                    );
+                    kind = Some(AuthType::Ah);
+                }
                 Some(_) => d.error(
                     &a.at,
                     format!("expected PASS or AH for auth_type, got '{}'", a.args[0]),

@@ -5,12 +5,14 @@
 //! * this module: the loop, the receive path, draining an engine;
 //! * [`actions`]: events -> VIPs, announcements, logs, notify scripts;
 //! * [`tracked`]: interfaces, track scripts and track files;
-//! * [`reconcile`]: plan, reload, leftover VIPs, the socket table.
+//! * [`reconcile`]: plan, reload, leftover VIPs, the socket table;
+//! * [`statics`]: the `static_ipaddress` entries.
 
 mod actions;
 mod operate;
 mod reconcile;
 mod smtp;
+mod statics;
 mod tracked;
 mod virtual_servers;
 
@@ -178,6 +180,10 @@ pub struct Runtime {
     next_smtp: usize,
     /// False under `--dont-release-vrrp`: stop leaves the VIPs and sends no priority 0.
     release_on_stop: bool,
+    /// `static_ipaddress` entries on their interfaces ([`statics`]).
+    statics: Vec<plan::StaticAddress>,
+    /// Static addresses that could not be added (logged once until they are).
+    statics_failed: Vec<std::net::IpAddr>,
 }
 
 impl Runtime {
@@ -228,6 +234,8 @@ impl Runtime {
             smtp: HashMap::new(),
             next_smtp: 0,
             release_on_stop: true,
+            statics: Vec::new(),
+            statics_failed: Vec::new(),
         })
     }
 
@@ -405,6 +413,8 @@ impl Runtime {
         tracing::info!("Stopping");
         if !self.release_on_stop {
             tracing::info!("--dont-release-vrrp: leaving the VIPs in place, no priority 0 sent");
+            // keepalived 2.2.7 removes its static addresses even then.
+            self.remove_statics();
             return;
         }
         for u in 0..self.units.len() {
@@ -413,6 +423,8 @@ impl Runtime {
             }
             self.drive(u, now);
         }
+        // After the priority-0 adverts, which may be sent from a static address.
+        self.remove_statics();
         // Give notify scripts (notify_stop among them) a bounded time to finish.
         let deadline = Instant::now() + STOP_GRACE;
         let mut events = Events::with_capacity(64);

@@ -1,6 +1,8 @@
 //! From configuration to running units: planning, reload (keeping what did not change),
 //! leftover VIPs, the socket table.
 
+use std::net::IpAddr;
+
 use super::*;
 
 impl Runtime {
@@ -41,6 +43,8 @@ impl Runtime {
         if !self.vs.vrrp_enabled() {
             return;
         }
+        // Before the addresses are listed: a static address may be an instance's source.
+        self.sync_statics();
         let addrs = match self.route.list_addresses(None) {
             Ok(a) => a,
             Err(e) => {
@@ -250,6 +254,7 @@ impl Runtime {
                 }
             }
         }
+        self.sync_groups();
         for slot in &mut self.sockets {
             if slot
                 .as_ref()
@@ -258,6 +263,34 @@ impl Runtime {
                 if let Some(mut s) = slot.take() {
                     let _ = self.poll.registry().deregister(&mut s.sock);
                 }
+            }
+        }
+    }
+
+    /// Each socket joins the groups its multicast instances advertise to (`vrrp_mcast_group4/6`
+    /// or the RFC's), and leaves the others. A socket of unicast instances only keeps what it has.
+    fn sync_groups(&mut self) {
+        let mut wanted: Vec<Vec<IpAddr>> = vec![Vec::new(); self.sockets.len()];
+        for unit in self.units.iter().flatten() {
+            for (plan, member) in unit.plan.members.iter().zip(&unit.members) {
+                let router = &plan.router;
+                if !router.unicast_peers().is_empty() {
+                    continue;
+                }
+                if let Some(w) = wanted.get_mut(member.socket) {
+                    if !w.contains(&router.destination_group()) {
+                        w.push(router.destination_group());
+                    }
+                }
+            }
+        }
+        for (slot, groups) in self.sockets.iter_mut().zip(wanted) {
+            let Some(s) = slot else { continue };
+            if groups.is_empty() {
+                continue;
+            }
+            if let Err(e) = s.sock.set_groups(&groups) {
+                tracing::error!("cannot join the VRRP group on {}: {e}", s.sock.ifname());
             }
         }
     }

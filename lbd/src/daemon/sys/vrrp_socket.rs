@@ -12,6 +12,9 @@
 //! * Source selection with `IP_PKTINFO` / `IPV6_PKTINFO` per packet: the source
 //!   must be the instance's primary address (or `unicast_src_ip`), which differs
 //!   per instance while the socket is shared; v3's checksum covers it.
+//! * Memberships follow the instances ([`VrrpSocket::set_groups`]): RFC group by default,
+//!   `vrrp_mcast_group4/6` when configured; with `MULTICAST_ALL` off, a socket hears exactly
+//!   the groups its instances advertise to.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -75,6 +78,8 @@ pub struct VrrpSocket {
     ifindex: u32,
     ifname: String,
     malformed: u64,
+    /// Multicast groups joined on `ifindex`.
+    groups: Vec<IpAddr>,
 }
 
 impl_source_via_fd!(VrrpSocket, sock);
@@ -87,7 +92,7 @@ const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 struct CmsgBuf([u8; 128]);
 
 impl VrrpSocket {
-    /// Opens, configures and joins the VRRP group on `ifname`. Non-blocking.
+    /// Opens, configures and joins the RFC's VRRP group on `ifname`. Non-blocking.
     pub fn open(ifname: &str, family: Family) -> Result<Self, OpenError> {
         let ifindex =
             super::if_index(ifname).ok_or_else(|| OpenError::NoSuchInterface(ifname.into()))?;
@@ -127,8 +132,6 @@ impl VrrpSocket {
                     .map_err(step("IP_MULTICAST_IF"))?;
                 setsockopt(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1 as libc::c_int)
                     .map_err(step("IP_PKTINFO"))?;
-                sock.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))
-                    .map_err(step("IP_ADD_MEMBERSHIP"))?;
             }
             Family::V6 => {
                 sock.set_unicast_hops_v6(u32::from(TTL))
@@ -162,17 +165,73 @@ impl VrrpSocket {
                     1 as libc::c_int,
                 )
                 .map_err(step("IPV6_RECVHOPLIMIT"))?;
-                sock.join_multicast_v6(&MULTICAST_V6, ifindex)
-                    .map_err(step("IPV6_ADD_MEMBERSHIP"))?;
             }
         }
-        Ok(VrrpSocket {
+        let mut me = VrrpSocket {
             sock,
             family,
             ifindex,
             ifname: ifname.to_owned(),
             malformed: 0,
-        })
+            groups: Vec::new(),
+        };
+        let default = match family {
+            Family::V4 => IpAddr::V4(MULTICAST_V4),
+            Family::V6 => IpAddr::V6(MULTICAST_V6),
+        };
+        me.set_groups(&[default])?;
+        Ok(me)
+    }
+
+    /// Joins `wanted` and leaves every other group; a group of the other family is refused.
+    pub fn set_groups(&mut self, wanted: &[IpAddr]) -> Result<(), OpenError> {
+        let idx = self.ifindex;
+        for g in wanted {
+            if self.groups.contains(g) {
+                continue;
+            }
+            match (self.family, g) {
+                (Family::V4, IpAddr::V4(a)) if a.is_multicast() => self
+                    .sock
+                    .join_multicast_v4_n(a, &InterfaceIndexOrAddress::Index(idx))
+                    .map_err(step("IP_ADD_MEMBERSHIP"))?,
+                (Family::V6, IpAddr::V6(a)) if a.is_multicast() => self
+                    .sock
+                    .join_multicast_v6(a, idx)
+                    .map_err(step("IPV6_ADD_MEMBERSHIP"))?,
+                _ => {
+                    return Err(OpenError::Io {
+                        step: "multicast membership",
+                        source: io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("{g} is not a multicast group of the socket's family"),
+                        ),
+                    })
+                }
+            }
+            self.groups.push(*g);
+        }
+        let mut kept = Vec::with_capacity(wanted.len());
+        for g in std::mem::take(&mut self.groups) {
+            if wanted.contains(&g) {
+                kept.push(g);
+                continue;
+            }
+            // A failed leave only means we keep hearing a group nobody uses: harmless.
+            let _ = match g {
+                IpAddr::V4(a) => self
+                    .sock
+                    .leave_multicast_v4_n(&a, &InterfaceIndexOrAddress::Index(idx)),
+                IpAddr::V6(a) => self.sock.leave_multicast_v6(&a, idx),
+            };
+        }
+        self.groups = kept;
+        Ok(())
+    }
+
+    /// The multicast groups this socket has joined.
+    pub fn groups(&self) -> &[IpAddr] {
+        &self.groups
     }
 
     pub fn family(&self) -> Family {
