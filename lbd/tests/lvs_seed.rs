@@ -56,7 +56,7 @@ fn logs(n: &[Notice]) -> Vec<&str> {
     n.iter()
         .filter_map(|n| match n {
             Notice::Log(l) => Some(l.as_str()),
-            Notice::Script { .. } => None,
+            Notice::Script { .. } | Notice::Mail(_) => None,
         })
         .collect()
 }

@@ -112,7 +112,8 @@ impl GlobalDefs {
             .unwrap_or(false)
     }
 
-    /// The same for a checker: its own setting, else `smtp_alert_checker`, else `smtp_alert`.
+    /// The same for a virtual server: its own setting, else `smtp_alert_checker`, else
+    /// `smtp_alert`, else no (a real server's default differs: `real_server_smtp_alert`).
     pub fn checker_smtp_alert(&self, own: Option<bool>) -> bool {
         own.or(self.smtp_alert_checker)
             .or(self.smtp_alert)
@@ -532,6 +533,9 @@ pub struct VirtualServer {
     pub quorum_down: Option<String>,
     pub alpha: bool,
     pub omega: bool,
+    /// `smtp_alert [BOOL]`: mail quorum changes; `None`: the global default
+    /// ([`GlobalDefs::checker_smtp_alert`]).
+    pub smtp_alert: Option<bool>,
     pub inhibit_on_failure: bool,
     pub ha_suspend: bool,
     pub virtualhost: Option<String>,
@@ -580,6 +584,9 @@ pub struct RealServer {
     pub inhibit_on_failure: Option<bool>,
     pub notify_up: Option<String>,
     pub notify_down: Option<String>,
+    /// `smtp_alert [BOOL]`: mail its checkers' changes; `None`: the global default (on
+    /// unless `smtp_alert_checker` or `smtp_alert` says otherwise).
+    pub smtp_alert: Option<bool>,
     /// `lb_kind` override for this server.
     pub lb_kind: Option<LbKind>,
     /// Connection thresholds (`uthreshold`, `lthreshold`).

@@ -14,6 +14,7 @@ pub mod logmsg;
 pub mod pidfile;
 pub mod plan;
 pub mod runtime;
+pub mod script_user;
 pub mod signals;
 pub mod smtp_alert;
 pub mod sys;
@@ -35,7 +36,7 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
     };
     logging::init(sink, args.log_detail);
     tracing::info!("Starting lbd {} (VRRP)", env!("CARGO_PKG_VERSION"));
-    let loaded = match crate::config::load(&args.config) {
+    let mut loaded = match crate::config::load(&args.config) {
         Ok(l) => l,
         Err(e) => {
             if let crate::config::ConfigError::Invalid { diagnostics } = &e {
@@ -48,6 +49,9 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         }
     };
     for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    for w in default_script_user(&mut loaded.config) {
         tracing::warn!("{w}");
     }
     tracing::info!("Configuration file {}", args.config.display());
@@ -108,6 +112,13 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// keepalived's `keepalived_script` default for scripts that name no user; its warnings.
+pub fn default_script_user(cfg: &mut crate::config::Config) -> Vec<String> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    script_user::apply(cfg, root, |u| sys::Credentials::lookup(u, None).is_ok())
 }
 
 /// keepalived's default: detach from the terminal (fork, new session, stdio to /dev/null).

@@ -130,19 +130,38 @@ pub fn vrrp_mail(
             },
         ),
     };
+    Some(envelope(global, hostname, &subject, body, date))
+}
+
+/// A checker-side alert ([`crate::lvs::mail`]): keepalived puts `[router_id] ` before its
+/// subject as before the VRRP ones.
+pub fn checker_mail(
+    global: &GlobalDefs,
+    hostname: &str,
+    alert: &crate::lvs::mail::Alert,
+    date: String,
+) -> Mail {
+    let router_id = global.router_id.as_deref().unwrap_or(hostname);
+    let subject = format!("[{router_id}] {}", alert.subject);
+    envelope(global, hostname, &subject, &alert.body, date)
+}
+
+/// The headers every alert shares.
+fn envelope(global: &GlobalDefs, hostname: &str, subject: &str, body: &str, date: String) -> Mail {
+    let router_id = global.router_id.as_deref().unwrap_or(hostname);
     let helo = global.smtp_helo_name.as_deref().unwrap_or(router_id);
     let from = global
         .notification_email_from
         .clone()
         .unwrap_or_else(|| format!("keepalived@{hostname}"));
-    Some(Mail {
+    Mail {
         helo: clean(helo),
         from: clean(&from),
         to: global.notification_email.iter().map(|t| clean(t)).collect(),
-        subject: clean(&subject),
+        subject: clean(subject),
         body: body.to_owned(),
         date,
-    })
+    }
 }
 
 /// Drops line breaks from a configured value so it cannot inject SMTP commands or headers.
@@ -495,6 +514,32 @@ mod tests {
         let mut m = mail(State::Master);
         m.to.clear();
         assert_eq!(Dialogue::new(m).unwrap_err(), SmtpError::NoRecipients);
+    }
+
+    #[test]
+    fn checker_alerts_get_the_router_id() {
+        let alert = crate::lvs::mail::Alert {
+            subject:
+                "Realserver [198.51.100.1]:tcp:80 of virtual server [192.0.2.100]:tcp:80 - DOWN"
+                    .into(),
+            body: "=> TCP CHECK failed on service <=".into(),
+        };
+        let m = checker_mail(&global(), "host1", &alert, rfc5322_date(0));
+        assert_eq!(
+            m.subject,
+            "[LVS_A] Realserver [198.51.100.1]:tcp:80 of virtual server [192.0.2.100]:tcp:80 - DOWN"
+        );
+        assert_eq!(m.body, "=> TCP CHECK failed on service <=");
+        assert_eq!(
+            (m.helo.as_str(), m.from.as_str()),
+            ("LVS_A", "lb@example.org")
+        );
+        let m = checker_mail(&GlobalDefs::default(), "host1", &alert, String::new());
+        assert!(
+            m.subject.starts_with("[host1] Realserver "),
+            "{}",
+            m.subject
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod adopt;
 pub mod desired;
 pub mod file_check;
+pub mod mail;
 pub mod names;
 pub mod plan;
 pub mod reload;

@@ -26,6 +26,7 @@ use ipvs_sys::{diff, Dest, Request, Table};
 
 use super::desired::{RsSpec, VsSpec};
 use super::file_check::Verdict;
+use super::mail::{CheckTag, MailEvent, MailWhat};
 
 /// The largest weight IPVS takes from keepalived (its `IPVS_WEIGHT_MAX`).
 pub const WEIGHT_MAX: u32 = 65535;
@@ -79,6 +80,8 @@ pub enum Notice {
     Log(String),
     /// Run this command (keepalived runs notify scripts without arguments).
     Script { command: String, cause: ScriptCause },
+    /// Something keepalived may send an `smtp_alert` about ([`super::mail`] decides).
+    Mail(MailEvent),
 }
 
 /// The outcome of one input: what to tell and what to send to IPVS, in order.
@@ -95,7 +98,7 @@ impl Update {
             .iter()
             .filter_map(|n| match n {
                 Notice::Log(l) => Some(l.as_str()),
-                Notice::Script { .. } => None,
+                Notice::Script { .. } | Notice::Mail(_) => None,
             })
             .collect()
     }
@@ -185,6 +188,12 @@ impl Out<'_> {
                 cause,
             });
         }
+    }
+    fn mail(&mut self, vs: &impl std::fmt::Display, what: MailWhat) {
+        self.notices.push(Notice::Mail(MailEvent {
+            vs: vs.to_string(),
+            what,
+        }));
     }
 }
 
@@ -315,6 +324,7 @@ impl VsState {
             return;
         }
         self.rs[rs].checkers[c].has_run = true;
+        let was_alive = self.rs[rs].alive;
         let failed = self.rs[rs].failed();
         if up {
             if failed <= 1 {
@@ -324,6 +334,19 @@ impl VsState {
             self.perform(rs, false, &mut out);
         }
         self.rs[rs].checkers[c].up = up;
+        // keepalived's checkers mail after `update_svr_checker_state`, about the flip.
+        let spec = &self.spec.real_servers[rs];
+        out.mail(
+            &self.spec.name,
+            MailWhat::Checker {
+                rs: spec.name.to_string(),
+                check: CheckTag::of(&spec.checkers[c].config.kind),
+                up,
+                was_alive,
+                alive: self.rs[rs].alive,
+                reason: None,
+            },
+        );
     }
 
     /// keepalived's `perform_svr_state`.
@@ -374,6 +397,7 @@ impl VsState {
                 self.sorry_alive = false;
             }
             out.script(&self.spec.quorum_up, ScriptCause::QuorumUp);
+            out.mail(vs, quorum_mail(true, init, false, q, h, threshold, sum));
         } else if (self.quorum_up && (sum == 0 || sum < threshold))
             || (init && !self.quorum_up && self.spec.sorry.is_some() && !self.sorry_alive)
         {
@@ -391,6 +415,7 @@ impl VsState {
                 self.sorry_alive = true;
             }
             out.script(&self.spec.quorum_down, ScriptCause::QuorumDown);
+            out.mail(vs, quorum_mail(false, init, false, q, h, threshold, sum));
         }
     }
 
@@ -488,6 +513,8 @@ impl VsState {
             return;
         }
         self.rs_notify(i, out);
+        let rs = self.spec.real_servers[i].name.to_string();
+        out.mail(&self.spec.name, MailWhat::Removed { rs, stopping });
     }
 
     /// keepalived's `update_vs_notifies`.
@@ -500,6 +527,9 @@ impl VsState {
                 return;
             }
             out.script(&self.spec.quorum_down, ScriptCause::QuorumDown);
+            let (q, h) = (self.spec.quorum, self.spec.hysteresis);
+            let what = quorum_mail(false, false, stopping, q, h, threshold, sum);
+            out.mail(&self.spec.name, what);
         }
     }
 
@@ -529,6 +559,27 @@ impl VsState {
 
     pub(super) fn perform_up(&mut self, rs: usize, notices: &mut Vec<Notice>) {
         self.perform(rs, true, &mut Out { notices });
+    }
+}
+
+/// keepalived's `do_vs_notifies` mail facts.
+fn quorum_mail(
+    up: bool,
+    init: bool,
+    stopping: bool,
+    quorum: u32,
+    hysteresis: u32,
+    threshold: i64,
+    sum: i64,
+) -> MailWhat {
+    MailWhat::Quorum {
+        up,
+        init,
+        stopping,
+        quorum,
+        hysteresis,
+        threshold,
+        sum,
     }
 }
 
@@ -751,6 +802,15 @@ impl Lvs {
                 // keepalived logs the failure first ("TCP connection to ... failed."), then
                 // what it does about it.
                 let mut u = self.checker(r, false)?;
+                for n in &mut u.notices {
+                    if let Notice::Mail(MailEvent {
+                        what: MailWhat::Checker { reason: r, .. },
+                        ..
+                    }) = n
+                    {
+                        *r = Some(reason.message.clone());
+                    }
+                }
                 u.notices.insert(0, Notice::Log(reason.message.clone()));
                 Ok(u)
             }
@@ -848,6 +908,10 @@ mod tests {
                 Notice::Log("Activating healthchecker for service [192.0.2.10]:tcp:80 for VS [192.0.2.100]:tcp:80".into()),
                 Notice::Log("Activating healthchecker for service [192.0.2.11]:tcp:80 for VS [192.0.2.100]:tcp:80".into()),
                 Notice::Log("Gained quorum 1+0=1 <= 2 for VS [192.0.2.100]:tcp:80".into()),
+                Notice::Mail(MailEvent {
+                    vs: "[192.0.2.100]:tcp:80".into(),
+                    what: quorum_mail(true, true, false, 1, 0, 1, 2),
+                }),
             ]
         );
         assert_eq!(dests(&l).len(), 2);
@@ -868,6 +932,17 @@ mod tests {
                     command: "/bin/rs10-down".into(),
                     cause: ScriptCause::RealServerDown
                 },
+                Notice::Mail(MailEvent {
+                    vs: "[192.0.2.100]:tcp:80".into(),
+                    what: MailWhat::Checker {
+                        rs: "[192.0.2.10]:tcp:80".into(),
+                        check: CheckTag::Tcp,
+                        up: false,
+                        was_alive: true,
+                        alive: false,
+                        reason: None,
+                    },
+                }),
             ]
         );
         assert_eq!(
@@ -1090,7 +1165,28 @@ mod tests {
         let mut omega = lvs(&text.replace("OMEGA", "omega"));
         omega.start();
         let u = omega.shutdown(true);
-        assert_eq!(u.notices.len(), 3);
+        assert_eq!(u.notices.len(), 5);
+        // The real server's removal and the quorum are mailed about too.
+        assert_eq!(
+            u.notices[2..],
+            [
+                Notice::Mail(MailEvent {
+                    vs: "[192.0.2.100]:tcp:80".into(),
+                    what: MailWhat::Removed {
+                        rs: "[192.0.2.10]:tcp:80".into(),
+                        stopping: true
+                    },
+                }),
+                Notice::Script {
+                    command: "/bin/qd".into(),
+                    cause: ScriptCause::QuorumDown
+                },
+                Notice::Mail(MailEvent {
+                    vs: "[192.0.2.100]:tcp:80".into(),
+                    what: quorum_mail(false, false, true, 1, 0, 1, 0),
+                }),
+            ]
+        );
         assert_eq!(omega.clone().shutdown(false), Update::default());
     }
 

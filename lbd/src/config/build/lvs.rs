@@ -101,6 +101,7 @@ pub(super) const VS_KEYWORDS: &[&str] = &[
     "quorum_down",
     "alpha",
     "omega",
+    "smtp_alert",
     "inhibit_on_failure",
     "ha_suspend",
     "virtualhost",
@@ -120,7 +121,6 @@ pub(super) const VS_KEYWORDS: &[&str] = &[
 ];
 const VS_UNUSED: &[&str] = &[
     "nat_mask",
-    "smtp_alert",
     "retry",
     "delay_before_retry",
     "warmup",
@@ -150,6 +150,7 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         quorum_down: None,
         alpha: false,
         omega: false,
+        smtp_alert: None,
         inhibit_on_failure: false,
         ha_suspend: false,
         virtualhost: None,
@@ -262,6 +263,7 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
             "quorum_down" => vs.quorum_down = v::command(d, c),
             "alpha" => vs.alpha = v::boolean(d, c).unwrap_or(true),
             "omega" => vs.omega = v::boolean(d, c).unwrap_or(true),
+            "smtp_alert" => vs.smtp_alert = v::boolean(d, c),
             "inhibit_on_failure" => vs.inhibit_on_failure = v::boolean(d, c).unwrap_or(true),
             "ha_suspend" => vs.ha_suspend = v::flag(d, c),
             "virtualhost" => vs.virtualhost = v::word(d, c, "a host name"),
@@ -486,6 +488,7 @@ pub(super) const RS_KEYWORDS: &[&str] = &[
     "inhibit_on_failure",
     "notify_up",
     "notify_down",
+    "smtp_alert",
     "lb_kind",
     "lvs_method",
     "uthreshold",
@@ -502,7 +505,6 @@ pub(super) const RS_KEYWORDS: &[&str] = &[
 ];
 const RS_UNUSED: &[&str] = &[
     "BFD_CHECK",
-    "smtp_alert",
     "alpha",
     "retry",
     "delay_before_retry",
@@ -528,6 +530,7 @@ fn real_server(d: &mut Diagnostics, n: &Node) -> Option<RealServer> {
         inhibit_on_failure: None,
         notify_up: None,
         notify_down: None,
+        smtp_alert: None,
         lb_kind: None,
         upper_threshold: None,
         lower_threshold: None,
@@ -540,6 +543,7 @@ fn real_server(d: &mut Diagnostics, n: &Node) -> Option<RealServer> {
             "inhibit_on_failure" => rs.inhibit_on_failure = v::boolean(d, c),
             "notify_up" => rs.notify_up = v::command(d, c),
             "notify_down" => rs.notify_down = v::command(d, c),
+            "smtp_alert" => rs.smtp_alert = v::boolean(d, c),
             "lb_kind" | "lvs_method" => rs.lb_kind = lb_kind(d, c),
             "uthreshold" => rs.upper_threshold = v::int(d, c, 0, i64::from(u32::MAX)),
             "lthreshold" => rs.lower_threshold = v::int(d, c, 0, i64::from(u32::MAX)),

@@ -12,8 +12,11 @@ impl Runtime {
             self.config_path.display()
         );
         match crate::config::load(&self.config_path) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
                 for w in &loaded.warnings {
+                    tracing::warn!("{w}");
+                }
+                for w in crate::daemon::default_script_user(&mut loaded.config) {
                     tracing::warn!("{w}");
                 }
                 self.config = loaded.config;

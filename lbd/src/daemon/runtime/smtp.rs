@@ -31,30 +31,48 @@ pub(super) fn owns(token: Token) -> bool {
 impl Runtime {
     /// Sends keepalived's alert for `what` entering `state`, if mail is configured.
     pub(super) fn smtp_alert(&mut self, what: Subject<'_>, state: State) {
-        let global = &self.config.global;
-        let Some(server) = global.smtp_server.as_ref() else {
-            tracing::warn!("smtp_alert is set but global_defs has no smtp_server; no mail sent");
+        let Some(addr) = self.smtp_addr() else {
             return;
         };
-        let addr = match &server.host {
-            SmtpHost::Addr(ip) => SocketAddr::new(*ip, server.port),
-            SmtpHost::Name(name) => {
-                // Resolving would block the loop; keepalived users give an address in practice.
-                tracing::error!("smtp_server {name}: host names are not supported; no mail sent");
-                return;
-            }
-        };
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".to_owned());
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let date = smtp_alert::rfc5322_date(unix);
+        let (hostname, date) = host_and_date();
+        let global = &self.config.global;
         let Some(mail) = smtp_alert::vrrp_mail(global, &hostname, what, state, date) else {
             return;
         };
-        let timeout = global
+        self.deliver(addr, mail);
+    }
+
+    /// Sends a checker-side alert (a real server or a quorum changed).
+    pub(super) fn smtp_checker_alert(&mut self, alert: &crate::lvs::mail::Alert) {
+        let Some(addr) = self.smtp_addr() else {
+            return;
+        };
+        let (hostname, date) = host_and_date();
+        let mail = smtp_alert::checker_mail(&self.config.global, &hostname, alert, date);
+        self.deliver(addr, mail);
+    }
+
+    /// Where mail goes; `None` (logged) when it cannot go anywhere.
+    fn smtp_addr(&self) -> Option<SocketAddr> {
+        let Some(server) = self.config.global.smtp_server.as_ref() else {
+            tracing::warn!("smtp_alert is set but global_defs has no smtp_server; no mail sent");
+            return None;
+        };
+        match &server.host {
+            SmtpHost::Addr(ip) => Some(SocketAddr::new(*ip, server.port)),
+            SmtpHost::Name(name) => {
+                // Resolving would block the loop; keepalived users give an address in practice.
+                tracing::error!("smtp_server {name}: host names are not supported; no mail sent");
+                None
+            }
+        }
+    }
+
+    /// Starts delivering `mail` to `addr` (one non-blocking connection).
+    fn deliver(&mut self, addr: SocketAddr, mail: smtp_alert::Mail) {
+        let timeout = self
+            .config
+            .global
             .smtp_connect_timeout
             .unwrap_or(smtp_alert::DEFAULT_TIMEOUT);
         let dialogue = match Dialogue::new(mail) {
@@ -136,6 +154,17 @@ impl Runtime {
         }
         self.timers.cancel(TimerKey::Smtp(token.0));
     }
+}
+
+/// This host's name (keepalived's default `router_id`) and the date of a mail sent now.
+fn host_and_date() -> (String, String) {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (hostname, smtp_alert::rfc5322_date(unix))
 }
 
 /// Errors of the connection and of the dialogue, for one log line.

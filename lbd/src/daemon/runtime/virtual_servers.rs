@@ -159,7 +159,17 @@ impl Runtime {
         vs.sync_daemon(&daemon);
     }
 
+    /// Runs the scripts the virtual servers asked for and sends the mails they queued.
     fn run_vs_scripts(&mut self, scripts: Vec<String>) {
+        let mails = self
+            .vs
+            .running
+            .as_mut()
+            .map(VirtualServers::take_mails)
+            .unwrap_or_default();
+        for alert in &mails {
+            self.smtp_checker_alert(alert);
+        }
         for line in scripts {
             self.spawn_script(&line, &[], None, None, Purpose::Notify(line.clone()));
         }

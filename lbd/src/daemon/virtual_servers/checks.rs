@@ -208,8 +208,8 @@ pub fn spec(
     Ok(CheckSpec { kind, timing })
 }
 
-/// Who a MISC_CHECK runs as: its own `user`, else `script_user`, else the daemon itself
-/// (keepalived would first try a `keepalived_script` user; lbd does not guess an account).
+/// Who a MISC_CHECK runs as: its own `user`, else `script_user` (which the daemon sets to
+/// keepalived's `keepalived_script` default when that account exists), else the daemon.
 /// Under `enable_script_security`, a program that would run as root must be safe to.
 fn misc_run_as(m: &MiscCheck, scripts: &ScriptPolicy) -> Result<Option<RunAs>, SpecError> {
     let run_as = match m.user.as_ref().or(scripts.script_user.as_ref()) {

@@ -22,6 +22,7 @@ use ipvs_sys::{Client, DaemonRole, Request, ServiceKey, Table};
 
 use crate::config::Config;
 use crate::lvs::desired::{self, DesiredError};
+use crate::lvs::mail::{Alert, MailSettings};
 use crate::lvs::state::StateError;
 use crate::lvs::{adopt, reload, report, CheckerRef, Lvs, Notice, Update};
 use crate::ops::metrics::CheckSeriesId;
@@ -65,6 +66,9 @@ pub struct VirtualServers {
     /// The last health result in words of each real server (by virtual and real server
     /// index), for `lbd status`.
     last_checks: HashMap<(u32, u32), String>,
+    /// Who gets `smtp_alert` mail about what, and the mails due (the runtime sends them).
+    mail: MailSettings,
+    mails: Vec<Alert>,
     remove_on_stop: bool,
 }
 
@@ -101,6 +105,7 @@ impl VirtualServers {
             }
         }
         let kernel = Table::from_dump(&client.table().map_err(VsError::Dump)?);
+        let mail = MailSettings::of(cfg, &specs);
         let mut lvs = Lvs::new(specs)?;
         // The token just below the health checkers' range.
         let files_token = Token(token_base.saturating_sub(1));
@@ -125,6 +130,8 @@ impl VirtualServers {
             defaults: check_defaults(cfg),
             scripts: script_policy(cfg),
             last_checks: HashMap::new(),
+            mail,
+            mails: Vec::new(),
             remove_on_stop,
         };
         vs.last_checks.extend(vs.files.take_texts());
@@ -198,7 +205,10 @@ impl VirtualServers {
         metrics: &mut Metrics,
     ) -> Result<(), VsError> {
         let specs = desired::specs(cfg)?;
+        let mut mail = MailSettings::of(cfg, &specs);
         let r = reload::reload(&self.lvs, specs)?;
+        mail.keep_dropped(std::mem::take(&mut self.mail));
+        self.mail = mail;
         self.defaults = check_defaults(cfg);
         self.scripts = script_policy(cfg);
         self.lvs = r.lvs;
@@ -258,10 +268,23 @@ impl VirtualServers {
             tracing::info!("IPVS: leaving the virtual servers in place");
         }
         for n in update.notices {
-            notice(n, scripts);
+            self.notice(n, scripts);
         }
         self.send(&update.requests, metrics);
         self.programmed = Table::new();
+    }
+
+    /// The `smtp_alert` mails due since the last call.
+    pub fn take_mails(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.mails)
+    }
+
+    fn notice(&mut self, n: Notice, scripts: &mut Vec<String>) {
+        match n {
+            Notice::Log(line) => tracing::info!("{line}"),
+            Notice::Script { command, .. } => scripts.push(command),
+            Notice::Mail(ev) => self.mails.extend(self.mail.render(&ev)),
+        }
     }
 
     /// Runs the kernel's connection sync daemon in `d.role` (master while the VRRP instance
@@ -318,7 +341,7 @@ impl VirtualServers {
     /// succeeded; diffing from the programmed table also retries what failed before.
     fn apply(&mut self, u: Update, scripts: &mut Vec<String>, metrics: &mut Metrics) {
         for n in u.notices {
-            notice(n, scripts);
+            self.notice(n, scripts);
         }
         let wanted = self.lvs.table();
         let requests = ipvs_sys::diff(&self.programmed, &wanted);
@@ -450,13 +473,6 @@ fn check_defaults(cfg: &Config) -> Vec<(Duration, Option<String>)> {
         .iter()
         .map(|v| (v.delay_loop, v.virtualhost.clone()))
         .collect()
-}
-
-fn notice(n: Notice, scripts: &mut Vec<String>) {
-    match n {
-        Notice::Log(line) => tracing::info!("{line}"),
-        Notice::Script { command, .. } => scripts.push(command),
-    }
 }
 
 /// The services of `kernel` named by `keys`: what this daemon owns of it.
