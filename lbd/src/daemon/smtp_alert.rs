@@ -117,7 +117,7 @@ pub fn vrrp_mail(
             format!("[{router_id}] VRRP Instance {name} - Entering {word} state"),
             match state {
                 State::Master => "=> VRRP Instance is now owning VRRP VIPs <=",
-                State::Backup => "=> VRRP Instance is nolonger owning VRRP VIPs <=",
+                State::Backup => "=> VRRP Instance is no longer owning VRRP VIPs <=",
                 _ => "=> VRRP Instance is in FAULT state <=",
             },
         ),
