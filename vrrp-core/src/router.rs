@@ -15,7 +15,9 @@ use crate::config::{InitialState, Preempt, RouterConfig};
 use crate::event::{DropReason, Event, Reason, State, Stats, Transmit};
 use crate::timing::DownTimers;
 use crate::track::{TrackerId, TrackerState, Trackers, UnknownTracker};
-use crate::wire::{self, AdvertRepr, AdvertTemplate, RxMeta, RxPolicy, Version, WireError};
+use crate::wire::{
+    self, AdvertRepr, AdvertTemplate, PeerAdvert, RxError, RxMeta, RxPolicy, Version, WireError,
+};
 
 /// The master we currently follow, as last heard by a backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,9 @@ pub struct VirtualRouter {
     preempt_deadline: Option<Instant>,
     garp_delay_at: Option<Instant>,
     garp_refresh_at: Option<Instant>,
+    /// The earlier of the two GARP timers: what a master's timeout and `rearm` look at, so that
+    /// the common master (neither armed) pays one check instead of two.
+    garp_at: Option<Instant>,
     tx: Option<PendingAdvert>,
     /// `cfg.advert_interval()`, converted from centiseconds once: a master adds it to the
     /// clock at every advert.
@@ -72,6 +77,9 @@ pub struct VirtualRouter {
     /// while the router runs (the configuration is immutable), so `poll_transmit` copies it.
     /// An error here (a configuration the codec cannot encode) is reported at each send.
     template: Result<AdvertTemplate, WireError>,
+    /// The advert a peer configured like us sends (v3): most received adverts are accepted by
+    /// comparing with it, before the validation that works from the policy.
+    peer_advert: Option<PeerAdvert>,
     /// The earliest armed timer, kept by [`VirtualRouter::rearm`] after every input so that
     /// [`VirtualRouter::poll_timeout`], called after each of them, is a read.
     next_timeout: Option<Instant>,
@@ -122,9 +130,11 @@ impl VirtualRouter {
             preempt_deadline: None,
             garp_delay_at: None,
             garp_refresh_at: None,
+            garp_at: None,
             tx: None,
             advert_interval,
             template,
+            peer_advert: None,
             next_timeout: None,
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -134,6 +144,7 @@ impl VirtualRouter {
                 ..SyncRole::default()
             },
         };
+        router.peer_advert = PeerAdvert::new(&router.rx_policy());
         if let Some(id) = router.trackers.fault() {
             router.enter_fault(Reason::Fault(id));
         } else if router.cfg.is_owner() && !grouped {
@@ -209,13 +220,14 @@ impl VirtualRouter {
             self.dropped(DropReason::OwnAdvert);
             return;
         }
-        // The policy is built twice rather than shared so that the fast path, inlined, reads
-        // the fields where they are instead of from a copy on the stack that only the full
-        // validation needs.
-        let (priority, interval_cs) = match wire::accept_v3_header(msg, &meta, &self.rx_policy()) {
+        let accepted = match &self.peer_advert {
+            Some(peer) => peer.accept(msg, &meta),
+            None => None,
+        };
+        let (priority, interval_cs) = match accepted {
             Some(header) => (header.priority(), header.v3_interval_cs()),
-            None => match wire::validate_in_full(msg, &meta, &self.rx_policy()) {
-                Ok(advert) => (advert.priority(), advert.interval_cs()),
+            None => match self.validate(msg, &meta) {
+                Ok(fields) => fields,
                 Err(e) => {
                     self.dropped(DropReason::Invalid(e));
                     return;
@@ -233,8 +245,21 @@ impl VirtualRouter {
         }
     }
 
+    /// [`wire::validate`] for the adverts [`PeerAdvert`] does not take (v2, another order of
+    /// the VIPs, the `skip_check_adv_addr` case, a rejection...), returning the priority and
+    /// the interval. Out of line: in a running segment it is the rare case.
+    #[inline(never)]
+    fn validate(&self, msg: &[u8], meta: &RxMeta) -> Result<(u8, u16), RxError> {
+        let policy = self.rx_policy();
+        let header = wire::accept_v3_header(msg, meta, &policy);
+        match header {
+            Some(header) => Ok((header.priority(), header.v3_interval_cs())),
+            None => wire::validate_in_full(msg, meta, &policy)
+                .map(|advert| (advert.priority(), advert.interval_cs())),
+        }
+    }
+
     /// What [`wire::validate`] is to check an advert against.
-    #[inline(always)]
     fn rx_policy(&self) -> RxPolicy<'_> {
         RxPolicy {
             version: self.cfg.version,
@@ -346,7 +371,7 @@ impl VirtualRouter {
                 if due(self.adver_timer, now) {
                     self.send_advert_now(now);
                 }
-                if self.garp_delay_at.is_some() || self.garp_refresh_at.is_some() {
+                if due(self.garp_at, now) {
                     self.garp_timeouts(now);
                 }
             }
@@ -367,7 +392,7 @@ impl VirtualRouter {
     }
 
     /// The GARP timers of a master: armed for a few seconds after it takes over, or all along
-    /// with `garp_master_refresh`; out of line, as most adverts find neither armed.
+    /// with `garp_master_refresh`; out of line, as most adverts find neither due.
     #[cold]
     fn garp_timeouts(&mut self, now: Instant) {
         if due(self.garp_delay_at, now) {
@@ -378,6 +403,7 @@ impl VirtualRouter {
             self.garp_refresh_at = self.cfg.garp.refresh.map(|every| now + every);
             self.announce(self.cfg.garp.refresh_repeat);
         }
+        self.garp_at = earliest(self.garp_delay_at, self.garp_refresh_at);
     }
 
     /// Records a tracker change reported by the caller and applies its consequences: a new
@@ -457,10 +483,10 @@ impl VirtualRouter {
         // Only the timers of the current state are ever armed; look at those alone.
         self.next_timeout = match self.state {
             State::Backup => self.master_down_timer,
-            State::Master => match (self.garp_delay_at, self.garp_refresh_at) {
+            State::Master => match self.garp_at {
                 // The steady state of a master: its advert timer alone.
-                (None, None) => self.adver_timer,
-                (delay, refresh) => earliest(self.adver_timer, earliest(delay, refresh)),
+                None => self.adver_timer,
+                garp => earliest(self.adver_timer, garp),
             },
             State::Initialize | State::Fault => None,
         };
@@ -483,25 +509,29 @@ impl VirtualRouter {
         buf: &mut [u8],
     ) -> Option<Transmit> {
         let peers = &self.cfg.unicast_peers;
-        let dst = if peers.is_empty() {
-            self.cfg.destination_group()
+        let (dst, sent) = if peers.is_empty() {
+            // One advert, to the group: the template has its checksum nearly done.
+            self.tx = None;
+            let sent = match &self.template {
+                Ok(template) => template.emit_to_group(pending.priority, buf),
+                Err(e) => Err(*e),
+            };
+            (self.cfg.destination_group(), sent)
         } else {
-            match peers.get(pending.next_dst) {
-                Some(&peer) => peer,
-                None => {
-                    self.tx = None;
-                    return None;
-                }
-            }
-        };
-        let next_dst = pending.next_dst + 1;
-        self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
-            next_dst,
-            ..pending
-        });
-        let sent = match &self.template {
-            Ok(template) => template.emit(pending.priority, dst, buf),
-            Err(e) => Err(*e),
+            let Some(&dst) = peers.get(pending.next_dst) else {
+                self.tx = None;
+                return None;
+            };
+            let next_dst = pending.next_dst + 1;
+            self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
+                next_dst,
+                ..pending
+            });
+            let sent = match &self.template {
+                Ok(template) => template.emit(pending.priority, dst, buf),
+                Err(e) => Err(*e),
+            };
+            (dst, sent)
         };
         match sent {
             Ok(len) => {
@@ -556,6 +586,7 @@ impl VirtualRouter {
         self.send_advert_now(now);
         self.garp_delay_at = self.cfg.garp.master_delay.map(|d| now + d);
         self.garp_refresh_at = self.cfg.garp.refresh.map(|d| now + d);
+        self.garp_at = earliest(self.garp_delay_at, self.garp_refresh_at);
     }
 
     #[cold]
@@ -613,6 +644,7 @@ impl VirtualRouter {
         self.master_down_timer = None;
         self.garp_delay_at = None;
         self.garp_refresh_at = None;
+        self.garp_at = None;
         self.preempt_deadline = None;
         self.sync.wants_master = false;
         if to != State::Backup {
