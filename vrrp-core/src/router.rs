@@ -238,10 +238,12 @@ impl VirtualRouter {
         if priority == 0 {
             self.stats.priority_zero_rx += 1;
         }
-        match self.state {
-            State::Backup => self.backup_rx(now, meta.src, priority, interval_cs),
-            State::Master => self.master_rx(now, meta.src, priority, interval_cs),
-            State::Initialize | State::Fault => {}
+        // Backup or master (checked above); a comparison rather than a `match`, whose jump
+        // table costs more than the branch on the per-advert path.
+        if self.state == State::Backup {
+            self.backup_rx(now, meta.src, priority, interval_cs);
+        } else {
+            self.master_rx(now, meta.src, priority, interval_cs);
         }
     }
 
@@ -286,18 +288,20 @@ impl VirtualRouter {
         if priority > self.priority {
             self.preempt_deadline = None;
         }
-        let preempt = match self.cfg.preempt {
-            Preempt::Disabled => false,
-            Preempt::Enabled { .. } if priority >= self.priority => false,
-            Preempt::Enabled { delay } if delay.is_zero() => true,
-            Preempt::Enabled { delay } => match self.preempt_deadline {
-                Some(deadline) => now >= deadline,
-                None => {
-                    self.preempt_deadline = Some(now + delay);
-                    false
-                }
-            },
-        };
+        // Only a lower priority can be preempted: the common advert, from a better master,
+        // skips the configuration.
+        let preempt = priority < self.priority
+            && match self.cfg.preempt {
+                Preempt::Disabled => false,
+                Preempt::Enabled { delay } if delay.is_zero() => true,
+                Preempt::Enabled { delay } => match self.preempt_deadline {
+                    Some(deadline) => now >= deadline,
+                    None => {
+                        self.preempt_deadline = Some(now + delay);
+                        false
+                    }
+                },
+            };
         if preempt {
             // Discard: our master-down timer keeps running and we take over when it fires.
             return;
@@ -366,28 +370,29 @@ impl VirtualRouter {
     }
 
     fn on_timeout(&mut self, now: Instant) {
-        match self.state {
-            State::Master => {
-                if due(self.adver_timer, now) {
-                    self.send_advert_now(now);
-                }
-                if due(self.garp_at, now) {
-                    self.garp_timeouts(now);
-                }
+        // Comparisons rather than a `match` (see on_packet); a master's advert timer first.
+        if self.state == State::Master {
+            if due(self.adver_timer, now) {
+                self.send_advert_now(now);
             }
-            State::Backup => {
-                if due(self.master_down_timer, now) {
-                    if self.sync.member {
-                        // The group decides; keep the timer armed like keepalived does while
-                        // the other members are not ready.
-                        self.sync.wants_master = true;
-                        self.master_down_timer = Some(now + self.master_down_interval());
-                    } else {
-                        self.become_master(now, self.down_reason);
-                    }
-                }
+            if due(self.garp_at, now) {
+                self.garp_timeouts(now);
             }
-            State::Initialize | State::Fault => {}
+        } else if self.state == State::Backup && due(self.master_down_timer, now) {
+            self.master_down(now);
+        }
+    }
+
+    /// A backup's master-down timer fired.
+    #[cold]
+    fn master_down(&mut self, now: Instant) {
+        if self.sync.member {
+            // The group decides; keep the timer armed like keepalived does while the other
+            // members are not ready.
+            self.sync.wants_master = true;
+            self.master_down_timer = Some(now + self.master_down_interval());
+        } else {
+            self.become_master(now, self.down_reason);
         }
     }
 
@@ -479,16 +484,20 @@ impl VirtualRouter {
     }
 
     /// Recomputes [`VirtualRouter::next_timeout`]; every input ends with it.
+    #[inline]
     fn rearm(&mut self) {
-        // Only the timers of the current state are ever armed; look at those alone.
-        self.next_timeout = match self.state {
-            State::Backup => self.master_down_timer,
-            State::Master => match self.garp_at {
+        // Only the timers of the current state are ever armed; look at those alone (with
+        // comparisons: see on_packet).
+        self.next_timeout = if self.state == State::Backup {
+            self.master_down_timer
+        } else if self.state == State::Master {
+            match self.garp_at {
                 // The steady state of a master: its advert timer alone.
                 None => self.adver_timer,
                 garp => earliest(self.adver_timer, garp),
-            },
-            State::Initialize | State::Fault => None,
+            }
+        } else {
+            None
         };
     }
 
@@ -502,41 +511,63 @@ impl VirtualRouter {
         self.write_advert(pending, now, buf)
     }
 
+    /// The advert to the group (one copy and two patched fields, see
+    /// [`AdvertTemplate::emit_to_group`]), or to the next unicast peer.
+    #[inline(never)]
     fn write_advert(
         &mut self,
         pending: PendingAdvert,
         now: Instant,
         buf: &mut [u8],
     ) -> Option<Transmit> {
-        let peers = &self.cfg.unicast_peers;
-        let (dst, sent) = if peers.is_empty() {
-            // One advert, to the group: the template has its checksum nearly done.
-            self.tx = None;
-            let sent = match &self.template {
-                Ok(template) => template.emit_to_group(pending.priority, buf),
-                Err(e) => Err(*e),
-            };
-            (self.cfg.destination_group(), sent)
-        } else {
-            let Some(&dst) = peers.get(pending.next_dst) else {
-                self.tx = None;
-                return None;
-            };
-            let next_dst = pending.next_dst + 1;
-            self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
-                next_dst,
-                ..pending
-            });
-            let sent = match &self.template {
-                Ok(template) => template.emit(pending.priority, dst, buf),
-                Err(e) => Err(*e),
-            };
-            (dst, sent)
+        if !self.cfg.unicast_peers.is_empty() {
+            return self.write_unicast(pending, now, buf);
+        }
+        self.tx = None;
+        let sent = match &self.template {
+            Ok(template) => template.emit_to_group(pending.priority, buf),
+            Err(e) => Err(*e),
         };
+        self.sent(sent, pending.priority, self.cfg.destination_group(), now)
+    }
+
+    /// The advert to the next unicast peer of `pending`.
+    fn write_unicast(
+        &mut self,
+        pending: PendingAdvert,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let peers = &self.cfg.unicast_peers;
+        let Some(&dst) = peers.get(pending.next_dst) else {
+            self.tx = None;
+            return None;
+        };
+        let next_dst = pending.next_dst + 1;
+        self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
+            next_dst,
+            ..pending
+        });
+        let sent = match &self.template {
+            Ok(template) => template.emit(pending.priority, dst, buf),
+            Err(e) => Err(*e),
+        };
+        self.sent(sent, pending.priority, dst, now)
+    }
+
+    /// Accounts for an advert written (or not) to `dst`.
+    #[inline]
+    fn sent(
+        &mut self,
+        sent: Result<usize, WireError>,
+        priority: u8,
+        dst: IpAddr,
+        now: Instant,
+    ) -> Option<Transmit> {
         match sent {
             Ok(len) => {
                 self.stats.adverts_tx += 1;
-                if pending.priority == 0 {
+                if priority == 0 {
                     self.stats.priority_zero_tx += 1;
                 }
                 self.last_tx = Some(now);
