@@ -287,8 +287,9 @@ impl Sched {
 ///
 /// Timers are lazy: each router has one wheel entry. A backup's deadline moves later with
 /// every advert it accepts, and the wheel is not told: when the entry comes due, the router's
-/// `poll_timeout` says whether it is still due, and if not the entry is filed again at the
-/// new deadline (once per Master_Down_Interval instead of once per advert). A deadline that
+/// `handle_timeout` runs only what is still due (nothing, for such a backup) and the entry is
+/// filed again at the router's `poll_timeout` (once per Master_Down_Interval instead of once
+/// per advert). A deadline that
 /// moves earlier (priority 0, say) is filed at once, superseding the old entry.
 struct Segment {
     pairs: Vec<Pair>,
@@ -352,11 +353,8 @@ impl Segment {
             let (r, peer) = if h == 0 { (a, b) } else { (b, a) };
             let [fa, fb] = &mut pair.filed;
             let (filed, peer_filed) = if h == 0 { (fa, fb) } else { (fb, fa) };
-            if r.poll_timeout().is_none_or(|t| t > at) {
-                // The deadline moved later (a backup heard its master): file it there.
-                sched.settle(r, filed, j);
-                continue;
-            }
+            // When the deadline moved later (a backup heard its master), this does nothing
+            // (handle_timeout checks the router's deadline) and `settle` files the new one.
             r.handle_timeout(at);
             while let Some(tx) = r.poll_transmit(at, buf) {
                 sched.adverts += 1;
