@@ -515,27 +515,34 @@ impl VirtualRouter {
         // Inlined into the caller: the drain loop's last call, with nothing pending, costs a
         // load and a branch instead of a call.
         let pending = self.tx?;
-        self.write_advert(pending, now, buf)
+        if !self.cfg.unicast_peers.is_empty() {
+            return self.write_unicast(pending, now, buf);
+        }
+        // The addresses are the router's own: built here, in the caller, rather than passed
+        // back through memory.
+        let len = self.write_to_group(pending, now, buf)?;
+        Some(Transmit {
+            src: self.cfg.primary,
+            dst: self.cfg.destination_group(),
+            len,
+        })
     }
 
     /// The advert to the group (one copy and two patched fields, see
-    /// [`AdvertTemplate::emit_to_group`]), or to the next unicast peer.
+    /// [`AdvertTemplate::emit_to_group`]); its length.
     #[inline(never)]
-    fn write_advert(
+    fn write_to_group(
         &mut self,
         pending: PendingAdvert,
         now: Instant,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
-        if !self.cfg.unicast_peers.is_empty() {
-            return self.write_unicast(pending, now, buf);
-        }
+    ) -> Option<usize> {
         self.tx = None;
         let sent = match &self.template {
             Ok(template) => template.emit_to_group(pending.priority, buf),
             Err(e) => Err(*e),
         };
-        self.sent(sent, pending.priority, self.cfg.destination_group(), now)
+        self.sent(sent, pending.priority, now)
     }
 
     /// The advert to the next unicast peer of `pending`.
@@ -559,18 +566,22 @@ impl VirtualRouter {
             Ok(template) => template.emit(pending.priority, dst, buf),
             Err(e) => Err(*e),
         };
-        self.sent(sent, pending.priority, dst, now)
+        let len = self.sent(sent, pending.priority, now)?;
+        Some(Transmit {
+            src: self.cfg.primary,
+            dst,
+            len,
+        })
     }
 
-    /// Accounts for an advert written (or not) to `dst`.
+    /// Accounts for an advert written (or not); its length.
     #[inline]
     fn sent(
         &mut self,
         sent: Result<usize, WireError>,
         priority: u8,
-        dst: IpAddr,
         now: Instant,
-    ) -> Option<Transmit> {
+    ) -> Option<usize> {
         match sent {
             Ok(len) => {
                 self.stats.adverts_tx += 1;
@@ -578,11 +589,7 @@ impl VirtualRouter {
                     self.stats.priority_zero_tx += 1;
                 }
                 self.last_tx = Some(now);
-                Some(Transmit {
-                    src: self.cfg.primary,
-                    dst,
-                    len,
-                })
+                Some(len)
             }
             Err(e) => {
                 self.transmit_failed(e);
