@@ -294,8 +294,8 @@ impl Sched {
 /// every advert it accepts, and the wheel is not told: when the entry comes due, the router's
 /// `handle_timeout` runs only what is still due (nothing, for such a backup) and the entry is
 /// filed again at the router's `poll_timeout` (once per Master_Down_Interval instead of once
-/// per advert). A deadline that
-/// moves earlier (priority 0, say) is filed at once, superseding the old entry.
+/// per advert). A deadline that moves earlier (priority 0, say) is filed at once, superseding
+/// the old entry.
 struct Segment {
     pairs: Vec<Pair>,
     sched: Sched,
