@@ -244,11 +244,16 @@ struct Filed {
     at: Option<Instant>,
 }
 
-/// The two routers of one VRID (host 0's, host 1's) and where their deadlines are filed: what
-/// an event touches, in one place (one bounds check, one cache line's neighbourhood).
+/// A router and where its deadline is filed.
+struct Node {
+    router: VirtualRouter,
+    filed: Filed,
+}
+
+/// The two routers of one VRID (host 0's, host 1's): what an event touches, in one place (one
+/// bounds check, one choice of which is which).
 struct Pair {
-    routers: [VirtualRouter; 2],
-    filed: [Filed; 2],
+    nodes: [Node; 2],
 }
 
 /// The segment's clock: its deadline queue and counters.
@@ -287,9 +292,10 @@ impl Sched {
 ///
 /// Timers are lazy: each router has one wheel entry. A backup's deadline moves later with
 /// every advert it accepts, and the wheel is not told: when the entry comes due, the router's
-/// `poll_timeout` says whether it is still due, and if not the entry is filed again at the
-/// new deadline (once per Master_Down_Interval instead of once per advert). A deadline that
-/// moves earlier (priority 0, say) is filed at once, superseding the old entry.
+/// `handle_timeout` runs only what is still due (nothing, for such a backup) and the entry is
+/// filed again at the router's `poll_timeout` (once per Master_Down_Interval instead of once
+/// per advert). A deadline that moves earlier (priority 0, say) is filed at once, superseding
+/// the old entry.
 struct Segment {
     pairs: Vec<Pair>,
     sched: Sched,
@@ -300,11 +306,10 @@ impl Segment {
         let no_entry = Filed { key: 0, at: None };
         let pairs: Vec<Pair> = (1..=vrids)
             .map(|vrid| Pair {
-                routers: [
-                    VirtualRouter::new(config(lan, 0, vrid, 200), t0),
-                    VirtualRouter::new(config(lan, 1, vrid, 100), t0),
-                ],
-                filed: [no_entry; 2],
+                nodes: [(0, 200), (1, 100)].map(|(host, priority)| Node {
+                    router: VirtualRouter::new(config(lan, host, vrid, priority), t0),
+                    filed: no_entry,
+                }),
             })
             .collect();
         assert!(
@@ -321,16 +326,16 @@ impl Segment {
             },
         };
         for (i, pair) in seg.pairs.iter_mut().enumerate() {
-            for h in 0..2 {
-                let (r, filed) = (&mut pair.routers[h], &mut pair.filed[h]);
-                seg.sched.settle(r, filed, 2 * i + h);
+            for (h, node) in pair.nodes.iter_mut().enumerate() {
+                seg.sched
+                    .settle(&mut node.router, &mut node.filed, 2 * i + h);
             }
         }
         seg
     }
 
     fn host(&self, h: usize) -> impl Iterator<Item = &VirtualRouter> {
-        self.pairs.iter().map(move |p| &p.routers[h])
+        self.pairs.iter().map(move |p| &p.nodes[h].router)
     }
 
     fn run_until(&mut self, end: Instant, buf: &mut [u8]) {
@@ -338,25 +343,18 @@ impl Segment {
         let end_key = wheel_key(sched.clock.t0, end, INDEX_MASK as usize);
         while let Some(key) = sched.queue.pop_until(end_key) {
             let j = (key & INDEX_MASK) as usize;
-            let pair = &mut self.pairs[j >> 1];
-            let h = j & 1;
-            let filed = pair.filed[h];
-            if filed.key != key {
+            let [a, b] = &mut self.pairs[j >> 1].nodes;
+            let (node, peer) = if j & 1 == 0 { (a, b) } else { (b, a) };
+            if node.filed.key != key {
                 continue; // superseded by an earlier entry
             }
-            let Some(at) = filed.at else {
+            let Some(at) = node.filed.at.take() else {
                 continue;
             };
-            pair.filed[h].at = None;
-            let [a, b] = &mut pair.routers;
-            let (r, peer) = if h == 0 { (a, b) } else { (b, a) };
-            let [fa, fb] = &mut pair.filed;
-            let (filed, peer_filed) = if h == 0 { (fa, fb) } else { (fb, fa) };
-            if r.poll_timeout().is_none_or(|t| t > at) {
-                // The deadline moved later (a backup heard its master): file it there.
-                sched.settle(r, filed, j);
-                continue;
-            }
+            let (r, filed) = (&mut node.router, &mut node.filed);
+            let (peer, peer_filed) = (&mut peer.router, &mut peer.filed);
+            // When the deadline moved later (a backup heard its master), this does nothing
+            // (handle_timeout checks the router's deadline) and `settle` files the new one.
             r.handle_timeout(at);
             while let Some(tx) = r.poll_transmit(at, buf) {
                 sched.adverts += 1;

@@ -15,7 +15,9 @@ use crate::config::{InitialState, Preempt, RouterConfig};
 use crate::event::{DropReason, Event, Reason, State, Stats, Transmit};
 use crate::timing::DownTimers;
 use crate::track::{TrackerId, TrackerState, Trackers, UnknownTracker};
-use crate::wire::{self, AdvertRepr, AdvertTemplate, RxMeta, RxPolicy, Version, WireError};
+use crate::wire::{
+    self, AdvertRepr, AdvertTemplate, PeerAdvert, RxError, RxMeta, RxPolicy, Version, WireError,
+};
 
 /// The master we currently follow, as last heard by a backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,9 @@ pub struct VirtualRouter {
     preempt_deadline: Option<Instant>,
     garp_delay_at: Option<Instant>,
     garp_refresh_at: Option<Instant>,
+    /// The earlier of the two GARP timers: what a master's timeout and `rearm` look at, so that
+    /// the common master (neither armed) pays one check instead of two.
+    garp_at: Option<Instant>,
     tx: Option<PendingAdvert>,
     /// `cfg.advert_interval()`, converted from centiseconds once: a master adds it to the
     /// clock at every advert.
@@ -72,6 +77,9 @@ pub struct VirtualRouter {
     /// while the router runs (the configuration is immutable), so `poll_transmit` copies it.
     /// An error here (a configuration the codec cannot encode) is reported at each send.
     template: Result<AdvertTemplate, WireError>,
+    /// The advert a peer configured like us sends (v3): most received adverts are accepted by
+    /// comparing with it, before the validation that works from the policy.
+    peer_advert: Option<PeerAdvert>,
     /// The earliest armed timer, kept by [`VirtualRouter::rearm`] after every input so that
     /// [`VirtualRouter::poll_timeout`], called after each of them, is a read.
     next_timeout: Option<Instant>,
@@ -122,9 +130,11 @@ impl VirtualRouter {
             preempt_deadline: None,
             garp_delay_at: None,
             garp_refresh_at: None,
+            garp_at: None,
             tx: None,
             advert_interval,
             template,
+            peer_advert: None,
             next_timeout: None,
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -134,6 +144,7 @@ impl VirtualRouter {
                 ..SyncRole::default()
             },
         };
+        router.peer_advert = PeerAdvert::new(&router.rx_policy());
         if let Some(id) = router.trackers.fault() {
             router.enter_fault(Reason::Fault(id));
         } else if router.cfg.is_owner() && !grouped {
@@ -209,13 +220,14 @@ impl VirtualRouter {
             self.dropped(DropReason::OwnAdvert);
             return;
         }
-        // The policy is built twice rather than shared so that the fast path, inlined, reads
-        // the fields where they are instead of from a copy on the stack that only the full
-        // validation needs.
-        let (priority, interval_cs) = match wire::accept_v3_header(msg, &meta, &self.rx_policy()) {
+        let accepted = match &self.peer_advert {
+            Some(peer) => peer.accept(msg, &meta),
+            None => None,
+        };
+        let (priority, interval_cs) = match accepted {
             Some(header) => (header.priority(), header.v3_interval_cs()),
-            None => match wire::validate_in_full(msg, &meta, &self.rx_policy()) {
-                Ok(advert) => (advert.priority(), advert.interval_cs()),
+            None => match self.validate(msg, &meta) {
+                Ok(fields) => fields,
                 Err(e) => {
                     self.dropped(DropReason::Invalid(e));
                     return;
@@ -226,15 +238,30 @@ impl VirtualRouter {
         if priority == 0 {
             self.stats.priority_zero_rx += 1;
         }
-        match self.state {
-            State::Backup => self.backup_rx(now, meta.src, priority, interval_cs),
-            State::Master => self.master_rx(now, meta.src, priority, interval_cs),
-            State::Initialize | State::Fault => {}
+        // Backup or master (checked above); a comparison rather than a `match`, whose jump
+        // table costs more than the branch on the per-advert path.
+        if self.state == State::Backup {
+            self.backup_rx(now, meta.src, priority, interval_cs);
+        } else {
+            self.master_rx(now, meta.src, priority, interval_cs);
+        }
+    }
+
+    /// [`wire::validate`] for the adverts [`PeerAdvert`] does not take (v2, another order of
+    /// the VIPs, the `skip_check_adv_addr` case, a rejection...), returning the priority and
+    /// the interval. Out of line: in a running segment it is the rare case.
+    #[inline(never)]
+    fn validate(&self, msg: &[u8], meta: &RxMeta) -> Result<(u8, u16), RxError> {
+        let policy = self.rx_policy();
+        let header = wire::accept_v3_header(msg, meta, &policy);
+        match header {
+            Some(header) => Ok((header.priority(), header.v3_interval_cs())),
+            None => wire::validate_in_full(msg, meta, &policy)
+                .map(|advert| (advert.priority(), advert.interval_cs())),
         }
     }
 
     /// What [`wire::validate`] is to check an advert against.
-    #[inline(always)]
     fn rx_policy(&self) -> RxPolicy<'_> {
         RxPolicy {
             version: self.cfg.version,
@@ -261,18 +288,20 @@ impl VirtualRouter {
         if priority > self.priority {
             self.preempt_deadline = None;
         }
-        let preempt = match self.cfg.preempt {
-            Preempt::Disabled => false,
-            Preempt::Enabled { .. } if priority >= self.priority => false,
-            Preempt::Enabled { delay } if delay.is_zero() => true,
-            Preempt::Enabled { delay } => match self.preempt_deadline {
-                Some(deadline) => now >= deadline,
-                None => {
-                    self.preempt_deadline = Some(now + delay);
-                    false
-                }
-            },
-        };
+        // Only a lower priority can be preempted: the common advert, from a better master,
+        // skips the configuration.
+        let preempt = priority < self.priority
+            && match self.cfg.preempt {
+                Preempt::Disabled => false,
+                Preempt::Enabled { delay } if delay.is_zero() => true,
+                Preempt::Enabled { delay } => match self.preempt_deadline {
+                    Some(deadline) => now >= deadline,
+                    None => {
+                        self.preempt_deadline = Some(now + delay);
+                        false
+                    }
+                },
+            };
         if preempt {
             // Discard: our master-down timer keeps running and we take over when it fires.
             return;
@@ -333,41 +362,49 @@ impl VirtualRouter {
     }
 
     /// Runs the timers that are due at `now`. Calling it early is harmless.
+    #[inline]
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.next_timeout.is_some_and(|t| t <= now) {
-            self.on_timeout(now);
-            self.rearm();
+        // Inlined into the caller, like poll_transmit: an early call costs a comparison.
+        if due(self.next_timeout, now) {
+            self.run_timers(now);
         }
     }
 
+    #[inline(never)]
+    fn run_timers(&mut self, now: Instant) {
+        self.on_timeout(now);
+        self.rearm();
+    }
+
     fn on_timeout(&mut self, now: Instant) {
-        match self.state {
-            State::Master => {
-                if due(self.adver_timer, now) {
-                    self.send_advert_now(now);
-                }
-                if self.garp_delay_at.is_some() || self.garp_refresh_at.is_some() {
-                    self.garp_timeouts(now);
-                }
+        // Comparisons rather than a `match` (see on_packet); a master's advert timer first.
+        if self.state == State::Master {
+            if due(self.adver_timer, now) {
+                self.send_advert_now(now);
             }
-            State::Backup => {
-                if due(self.master_down_timer, now) {
-                    if self.sync.member {
-                        // The group decides; keep the timer armed like keepalived does while
-                        // the other members are not ready.
-                        self.sync.wants_master = true;
-                        self.master_down_timer = Some(now + self.master_down_interval());
-                    } else {
-                        self.become_master(now, self.down_reason);
-                    }
-                }
+            if due(self.garp_at, now) {
+                self.garp_timeouts(now);
             }
-            State::Initialize | State::Fault => {}
+        } else if self.state == State::Backup && due(self.master_down_timer, now) {
+            self.master_down(now);
+        }
+    }
+
+    /// A backup's master-down timer fired.
+    #[cold]
+    fn master_down(&mut self, now: Instant) {
+        if self.sync.member {
+            // The group decides; keep the timer armed like keepalived does while the other
+            // members are not ready.
+            self.sync.wants_master = true;
+            self.master_down_timer = Some(now + self.master_down_interval());
+        } else {
+            self.become_master(now, self.down_reason);
         }
     }
 
     /// The GARP timers of a master: armed for a few seconds after it takes over, or all along
-    /// with `garp_master_refresh`; out of line, as most adverts find neither armed.
+    /// with `garp_master_refresh`; out of line, as most adverts find neither due.
     #[cold]
     fn garp_timeouts(&mut self, now: Instant) {
         if due(self.garp_delay_at, now) {
@@ -378,6 +415,7 @@ impl VirtualRouter {
             self.garp_refresh_at = self.cfg.garp.refresh.map(|every| now + every);
             self.announce(self.cfg.garp.refresh_repeat);
         }
+        self.garp_at = earliest(self.garp_delay_at, self.garp_refresh_at);
     }
 
     /// Records a tracker change reported by the caller and applies its consequences: a new
@@ -453,16 +491,20 @@ impl VirtualRouter {
     }
 
     /// Recomputes [`VirtualRouter::next_timeout`]; every input ends with it.
+    #[inline]
     fn rearm(&mut self) {
-        // Only the timers of the current state are ever armed; look at those alone.
-        self.next_timeout = match self.state {
-            State::Backup => self.master_down_timer,
-            State::Master => match (self.garp_delay_at, self.garp_refresh_at) {
+        // Only the timers of the current state are ever armed; look at those alone (with
+        // comparisons: see on_packet).
+        self.next_timeout = if self.state == State::Backup {
+            self.master_down_timer
+        } else if self.state == State::Master {
+            match self.garp_at {
                 // The steady state of a master: its advert timer alone.
-                (None, None) => self.adver_timer,
-                (delay, refresh) => earliest(self.adver_timer, earliest(delay, refresh)),
-            },
-            State::Initialize | State::Fault => None,
+                None => self.adver_timer,
+                garp => earliest(self.adver_timer, garp),
+            }
+        } else {
+            None
         };
     }
 
@@ -473,26 +515,47 @@ impl VirtualRouter {
         // Inlined into the caller: the drain loop's last call, with nothing pending, costs a
         // load and a branch instead of a call.
         let pending = self.tx?;
-        self.write_advert(pending, now, buf)
+        if !self.cfg.unicast_peers.is_empty() {
+            return self.write_unicast(pending, now, buf);
+        }
+        // The addresses are the router's own: built here, in the caller, rather than passed
+        // back through memory.
+        let len = self.write_to_group(pending, now, buf)?;
+        Some(Transmit {
+            src: self.cfg.primary,
+            dst: self.cfg.destination_group(),
+            len,
+        })
     }
 
-    fn write_advert(
+    /// The advert to the group (one copy and two patched fields, see
+    /// [`AdvertTemplate::emit_to_group`]); its length.
+    #[inline(never)]
+    fn write_to_group(
+        &mut self,
+        pending: PendingAdvert,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        self.tx = None;
+        let sent = match &self.template {
+            Ok(template) => template.emit_to_group(pending.priority, buf),
+            Err(e) => Err(*e),
+        };
+        self.sent(sent, pending.priority, now)
+    }
+
+    /// The advert to the next unicast peer of `pending`.
+    fn write_unicast(
         &mut self,
         pending: PendingAdvert,
         now: Instant,
         buf: &mut [u8],
     ) -> Option<Transmit> {
         let peers = &self.cfg.unicast_peers;
-        let dst = if peers.is_empty() {
-            self.cfg.destination_group()
-        } else {
-            match peers.get(pending.next_dst) {
-                Some(&peer) => peer,
-                None => {
-                    self.tx = None;
-                    return None;
-                }
-            }
+        let Some(&dst) = peers.get(pending.next_dst) else {
+            self.tx = None;
+            return None;
         };
         let next_dst = pending.next_dst + 1;
         self.tx = (next_dst < peers.len()).then_some(PendingAdvert {
@@ -503,18 +566,30 @@ impl VirtualRouter {
             Ok(template) => template.emit(pending.priority, dst, buf),
             Err(e) => Err(*e),
         };
+        let len = self.sent(sent, pending.priority, now)?;
+        Some(Transmit {
+            src: self.cfg.primary,
+            dst,
+            len,
+        })
+    }
+
+    /// Accounts for an advert written (or not); its length.
+    #[inline]
+    fn sent(
+        &mut self,
+        sent: Result<usize, WireError>,
+        priority: u8,
+        now: Instant,
+    ) -> Option<usize> {
         match sent {
             Ok(len) => {
                 self.stats.adverts_tx += 1;
-                if pending.priority == 0 {
+                if priority == 0 {
                     self.stats.priority_zero_tx += 1;
                 }
                 self.last_tx = Some(now);
-                Some(Transmit {
-                    src: self.cfg.primary,
-                    dst,
-                    len,
-                })
+                Some(len)
             }
             Err(e) => {
                 self.transmit_failed(e);
@@ -556,6 +631,7 @@ impl VirtualRouter {
         self.send_advert_now(now);
         self.garp_delay_at = self.cfg.garp.master_delay.map(|d| now + d);
         self.garp_refresh_at = self.cfg.garp.refresh.map(|d| now + d);
+        self.garp_at = earliest(self.garp_delay_at, self.garp_refresh_at);
     }
 
     #[cold]
@@ -613,6 +689,7 @@ impl VirtualRouter {
         self.master_down_timer = None;
         self.garp_delay_at = None;
         self.garp_refresh_at = None;
+        self.garp_at = None;
         self.preempt_deadline = None;
         self.sync.wants_master = false;
         if to != State::Backup {

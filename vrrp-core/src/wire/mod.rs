@@ -33,6 +33,7 @@
 mod advert;
 mod checksum;
 mod error;
+mod expect;
 mod repr;
 mod template;
 mod validate;
@@ -41,6 +42,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use advert::{Addresses, Advert, HEADER_LEN, V2_AUTH_DATA_LEN};
 pub use error::WireError;
+pub(crate) use expect::PeerAdvert;
 pub use repr::AdvertRepr;
 pub use template::AdvertTemplate;
 pub(crate) use validate::{accept_v3_header, validate_in_full};

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::advert::{message_len, Advert, HEADER_LEN, V2_AUTH_DATA_LEN};
-use super::{checksum, Auth, Family, Version, WireError, TYPE_ADVERTISEMENT};
+use super::{checksum, Auth, Family, Version, WireError, IP_PROTOCOL, TYPE_ADVERTISEMENT};
 
 /// Largest v3 Max Adver Int: the field has 12 bits (RFC 5798 §5.2.7).
 const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
@@ -93,54 +93,80 @@ impl AdvertRepr<'_> {
 
     /// Writes the message and its checksum (v3 pseudo-header from src/dst). Returns bytes written.
     ///
-    /// Only the first [`AdvertRepr::buffer_len`] bytes of `buf` are touched.
+    /// Only the first [`AdvertRepr::buffer_len`] bytes of `buf` are touched. The errors are
+    /// those of [`AdvertRepr::check`], then [`WireError::BufferTooSmall`]; on an error the
+    /// bytes may have been partly written.
     ///
-    /// One pass: each field is summed into the checksum as it is written (the same words
-    /// [`Advert::fill_checksum`] would sum afterwards), so the message is not read back.
+    /// One pass: each address is checked, written and summed into the checksum in the same step
+    /// (the words [`Advert::fill_checksum`] would sum afterwards), so neither the list nor the
+    /// message is read twice. The header's two 32-bit words are summed as integers and stored
+    /// once, with the checksum, at the end.
     pub fn emit(&self, buf: &mut [u8], src: IpAddr, dst: IpAddr) -> Result<usize, WireError> {
-        let family = self.check(src, dst)?;
-        let len = self.message_len(family);
+        if self.vrid == 0 {
+            return Err(WireError::ZeroVrid);
+        }
+        let Ok(count) = u8::try_from(self.addresses.len()) else {
+            return Err(WireError::TooManyAddresses(self.addresses.len()));
+        };
+        // The second header word (interval; Checksum zero while summing), the family, and
+        // for v3 the pseudo-header's sum.
+        let (second, family, pseudo) = match self.version {
+            Version::V2 => {
+                let seconds = self.interval_cs / 100;
+                if self.interval_cs % 100 != 0 || seconds == 0 || seconds > V2_MAX_INTERVAL_S {
+                    return Err(WireError::BadInterval(self.interval_cs));
+                }
+                // seconds <= 255 above, so the cast is lossless.
+                let second = u32::from_be_bytes([self.auth.type_byte(), seconds as u8, 0, 0]);
+                (second, Family::V4, 0)
+            }
+            Version::V3 => {
+                if self.interval_cs == 0 || self.interval_cs > V3_MAX_INTERVAL_CS {
+                    return Err(WireError::BadInterval(self.interval_cs));
+                }
+                if self.auth != Auth::None {
+                    return Err(WireError::AuthInV3);
+                }
+                let family = Family::of(&src);
+                let pseudo = checksum::address_sum(src) + checksum::address_sum(dst);
+                (u32::from(self.interval_cs) << 16, family, pseudo)
+            }
+        };
+        let len = message_len(self.version, family, count);
         let have = buf.len();
-        let Some((header, rest)) = buf
-            .get_mut(..len)
-            .and_then(|out| out.split_first_chunk_mut::<HEADER_LEN>())
-        else {
+        let out = match buf.get_mut(..len) {
+            Some(out) => out,
+            // check() names a family mismatch before the buffer.
+            None => {
+                self.check(src, dst)?;
+                return Err(WireError::BufferTooSmall { need: len, have });
+            }
+        };
+        let Some((header, rest)) = out.split_first_chunk_mut::<HEADER_LEN>() else {
             return Err(WireError::BufferTooSmall { need: len, have });
         };
-        // check() bounds the list to 255 entries and the intervals to their fields.
-        let count = self.addresses.len() as u8;
-        let interval = match self.version {
-            Version::V2 => [self.auth.type_byte(), (self.interval_cs / 100) as u8],
-            Version::V3 => (self.interval_cs & 0x0fff).to_be_bytes(),
-        };
         let ver_type = self.version.number() << 4 | TYPE_ADVERTISEMENT;
-        *header = [
-            ver_type,
-            self.vrid,
-            self.priority,
-            count,
-            interval[0],
-            interval[1],
-            0,
-            0,
-        ];
-        let mut acc = checksum::sum(&header[..]);
+        let first = u32::from_be_bytes([ver_type, self.vrid, self.priority, count]);
+        let mut acc = u64::from(first) + u64::from(second);
         let (list, auth) = rest.split_at_mut(usize::from(count) * family.addr_len());
         match family {
             Family::V4 => {
                 for (out, addr) in list.chunks_exact_mut(4).zip(self.addresses) {
-                    if let IpAddr::V4(a) = addr {
-                        out.copy_from_slice(&a.octets());
-                        acc += u64::from(u32::from(*a));
-                    }
+                    let IpAddr::V4(a) = addr else {
+                        return Err(self.family_error());
+                    };
+                    let word = u32::from(*a);
+                    out.copy_from_slice(&word.to_be_bytes());
+                    acc += u64::from(word);
                 }
             }
             Family::V6 => {
                 for (out, addr) in list.chunks_exact_mut(16).zip(self.addresses) {
-                    if let IpAddr::V6(a) = addr {
-                        out.copy_from_slice(&a.octets());
-                        acc += checksum::sum(out);
-                    }
+                    let IpAddr::V6(a) = addr else {
+                        return Err(self.family_error());
+                    };
+                    out.copy_from_slice(&a.octets());
+                    acc += checksum::address_sum(*addr);
                 }
             }
         }
@@ -155,12 +181,25 @@ impl AdvertRepr<'_> {
                 acc += checksum::sum(&data);
             }
             Version::V3 => {
-                acc += checksum::pseudo_header_from(src, len) + checksum::address_sum(dst)
+                if Family::of(&dst) != family {
+                    return Err(WireError::MixedFamilies);
+                }
+                acc += pseudo + u64::from(IP_PROTOCOL) + len as u64;
             }
         }
-        // Bytes 6-7 of the header: the Checksum (RFC 5798 §5.1), zero while summing.
-        header[6..8].copy_from_slice(&(!checksum::fold(acc)).to_be_bytes());
+        let word =
+            u64::from(first) << 32 | u64::from(second) | u64::from(checksum::complement(acc));
+        *header = word.to_be_bytes();
         Ok(len)
+    }
+
+    /// What [`AdvertRepr::check`] reports for an address of the wrong family.
+    #[cold]
+    fn family_error(&self) -> WireError {
+        match self.version {
+            Version::V2 => WireError::V2OverIpv6,
+            Version::V3 => WireError::MixedFamilies,
+        }
     }
 
     /// Length of the message in `family`, for a representation that passed its checks.

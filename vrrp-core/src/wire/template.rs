@@ -9,21 +9,27 @@
 
 use std::net::IpAddr;
 
-use super::advert::Advert;
-use super::{checksum, AdvertRepr, Family, Version, WireError};
+use super::advert::{Advert, HEADER_LEN};
+use super::{checksum, AdvertRepr, Family, Version, WireError, MULTICAST_V4, MULTICAST_V6};
 
 /// An advert of one virtual router, ready to be sent with any priority to any destination of
 /// its family. Built once from the router's configuration; the [`wire`](crate::wire) module
 /// documentation says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvertTemplate {
-    /// The message with Priority and Checksum zero.
-    bytes: Box<[u8]>,
+    /// The fixed header with Priority and Checksum zero, read big-endian: a send patches both
+    /// into it and writes it with one store.
+    header: u64,
+    /// The rest of the message (the address list, and v2's authentication data).
+    rest: Box<[u8]>,
     version: Version,
     family: Family,
     /// Unfolded checksum sum of `bytes` and, for v3, of the pseudo-header's source, protocol
     /// and length: everything but the priority and the destination.
     partial: u64,
+    /// `partial` with the family's multicast group added (v3), folded: a send to the group
+    /// adds the priority to it with one end-around carry.
+    group: u16,
 }
 
 impl AdvertTemplate {
@@ -41,22 +47,32 @@ impl AdvertTemplate {
         if repr.version == Version::V3 {
             partial += checksum::pseudo_header_from(src, bytes.len());
         }
+        let (header, rest) = bytes
+            .split_first_chunk::<HEADER_LEN>()
+            .expect("a message has its fixed header");
+        let group = match (repr.version, family) {
+            (Version::V2, _) => partial,
+            (Version::V3, Family::V4) => partial + checksum::address_sum(IpAddr::V4(MULTICAST_V4)),
+            (Version::V3, Family::V6) => partial + checksum::address_sum(IpAddr::V6(MULTICAST_V6)),
+        };
         Ok(AdvertTemplate {
-            bytes,
+            header: u64::from_be_bytes(*header),
+            rest: rest.into(),
             version: repr.version,
             family,
             partial,
+            group: checksum::fold(group),
         })
     }
 
     /// Length of the message, what [`AdvertTemplate::emit`] writes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        HEADER_LEN + self.rest.len()
     }
 
     /// Never true: an advert has at least its 8-byte header. For clippy's `len_without_is_empty`.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        false
     }
 
     /// Writes the advert with `priority` for `dst` into `buf`, byte for byte what
@@ -71,16 +87,58 @@ impl AdvertTemplate {
             }
             acc += checksum::address_sum(dst);
         }
-        let len = self.bytes.len();
+        self.write(priority, checksum::complement(acc), buf)
+    }
+
+    /// [`AdvertTemplate::emit`] to the family's VRRP multicast group ([`super::MULTICAST_V4`],
+    /// [`super::MULTICAST_V6`]), the destination of every advert but unicast ones: the checksum
+    /// is the precomputed sum plus the priority, with one end-around carry.
+    #[inline]
+    pub fn emit_to_group(&self, priority: u8, buf: &mut [u8]) -> Result<usize, WireError> {
+        // `group` is a folded sum, 1..=0xffff (a message's sum is never zero); adding at most
+        // 0xff00 and the carry once more gives the fold of the whole sum (see checksum::fold).
+        let sum = u32::from(self.group) + (u32::from(priority) << 8);
+        // The carry brings the sum back to 16 bits, so the cast is lossless.
+        let folded = ((sum & 0xffff) + (sum >> 16)) as u16;
+        self.write(priority, !folded, buf)
+    }
+
+    /// Writes the message with `priority` and `checksum` into `buf`.
+    #[inline]
+    fn write(&self, priority: u8, checksum: u16, buf: &mut [u8]) -> Result<usize, WireError> {
+        let len = self.len();
         let have = buf.len();
-        let Some(out) = buf.get_mut(..len) else {
+        let Some((header, rest)) = buf
+            .get_mut(..len)
+            .and_then(|out| out.split_first_chunk_mut::<HEADER_LEN>())
+        else {
             return Err(WireError::BufferTooSmall { need: len, have });
         };
-        out.copy_from_slice(&self.bytes);
-        let mut advert = Advert::new_unchecked(out);
-        advert.set_priority(priority);
-        advert.set_checksum(!checksum::fold(acc));
+        // Priority is byte 2 of the header, the Checksum bytes 6-7.
+        let word = self.header | u64::from(priority) << 40 | u64::from(checksum);
+        *header = word.to_be_bytes();
+        copy_short(rest, &self.rest);
         Ok(len)
+    }
+}
+
+/// `out.copy_from_slice(src)`, without the call to `memcpy` for the lengths of a few IPv4
+/// addresses: one 4-byte move, or two 8-byte moves that overlap, instead of a call that costs
+/// more than the copy.
+#[inline]
+fn copy_short(out: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n == out.len() && (4..=16).contains(&n) {
+        if n < 8 {
+            // n is 4..8 here: the first 4 bytes and the last 4, overlapping.
+            out[..4].copy_from_slice(&src[..4]);
+            out[n - 4..].copy_from_slice(&src[n - 4..]);
+        } else {
+            out[..8].copy_from_slice(&src[..8]);
+            out[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+    } else {
+        out.copy_from_slice(src);
     }
 }
 
@@ -101,13 +159,21 @@ mod tests {
     /// Compares the template with `emit` for a few priorities and destinations.
     fn assert_same(repr: AdvertRepr<'_>, src: IpAddr, dsts: &[IpAddr]) {
         let template = AdvertTemplate::new(&repr, src).unwrap();
-        for priority in [0, 1, 100, 254, 255] {
+        for priority in 0..=255 {
             for &dst in dsts {
                 let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
                 let want = AdvertRepr { priority, ..repr }.emit(&mut a, src, dst);
                 let got = template.emit(priority, dst, &mut b);
                 assert_eq!(got, want, "{priority} {dst}");
                 assert_eq!(a, b, "{priority} {dst}");
+                let group = match src {
+                    IpAddr::V4(_) => IpAddr::V4(MULTICAST_V4),
+                    IpAddr::V6(_) => IpAddr::V6(MULTICAST_V6),
+                };
+                let mut c = [0u8; 256];
+                let want = AdvertRepr { priority, ..repr }.emit(&mut a, src, group);
+                assert_eq!(template.emit_to_group(priority, &mut c), want, "{priority}");
+                assert_eq!(a, c, "{priority} to the group");
             }
         }
     }

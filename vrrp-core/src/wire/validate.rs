@@ -283,7 +283,7 @@ pub(crate) fn accept_v3_header(
             }
         }
     }
-    if checksum::fold(acc) != 0xffff {
+    if !checksum::verifies(acc) {
         return None;
     }
     Some(header)
@@ -295,6 +295,10 @@ pub(crate) fn accept_v3_header(
 pub(crate) struct HeaderWord(u64);
 
 impl HeaderWord {
+    /// The first 8 bytes of a message, read big-endian.
+    pub(super) fn new(word: u64) -> Self {
+        HeaderWord(word)
+    }
     fn byte(self, i: u32) -> u8 {
         // Shifting the wanted byte to the bottom; the cast keeps exactly that byte.
         (self.0 >> (56 - 8 * i)) as u8
@@ -319,7 +323,7 @@ impl HeaderWord {
 }
 
 /// Version 3, type ADVERTISEMENT: the first byte of every v3 advert.
-const V3_ADVERTISEMENT: u8 = 3 << 4 | TYPE_ADVERTISEMENT;
+pub(super) const V3_ADVERTISEMENT: u8 = 3 << 4 | TYPE_ADVERTISEMENT;
 
 /// [`validate`] step by step, in the order of the module documentation, naming the first
 /// check that fails. Kept out of line: a running segment only comes here for the rare advert
@@ -365,7 +369,7 @@ pub(crate) fn validate_in_full<'b>(
     if version == Version::V3 {
         acc += checksum::pseudo_header_from(meta.src, msg.len()) + checksum::address_sum(meta.dst);
     }
-    if checksum::fold(acc) != 0xffff {
+    if !checksum::verifies(acc) {
         return Err(RxError::Checksum);
     }
     if advert.vrid() != policy.vrid {
@@ -487,6 +491,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::expect::PeerAdvert;
     use crate::wire::AdvertRepr;
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -515,11 +520,21 @@ mod tests {
         }
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
+    /// 4,096 cases, or `PROPTEST_CASES` when set (a long run hunting rare cases).
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(4096)
+    }
 
-        /// The fast path never decides differently from the full validation: on valid adverts
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        /// The fast paths never decide differently from the full validation: on valid adverts
         /// of either version and family, their corruptions, and mismatched expectations.
+        /// [`PeerAdvert`], built from the policy, only accepts what the full validation
+        /// accepts, with the same header.
         #[test]
         fn accept_v3_agrees_with_validate_in_full(
             v3 in any::<bool>(),
@@ -584,6 +599,10 @@ mod tests {
             let full = validate_in_full(msg, &meta, &policy);
             if let Some(fast) = accept_v3(msg, &meta, &policy) {
                 prop_assert_eq!(Ok(fast), full);
+            }
+            if let Some(header) = PeerAdvert::new(&policy).and_then(|p| p.accept(msg, &meta)) {
+                prop_assert_eq!(Ok(Advert::new_unchecked(msg)), full);
+                prop_assert_eq!(Some(header), accept_v3_header(msg, &meta, &policy));
             }
             prop_assert_eq!(validate(msg, &meta, &policy), full);
         }
