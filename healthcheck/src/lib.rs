@@ -113,6 +113,7 @@ pub mod http;
 pub mod icmp;
 pub mod misc;
 pub mod outcome;
+pub mod ping_range;
 pub mod policy;
 pub mod probe;
 mod rng;

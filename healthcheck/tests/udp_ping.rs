@@ -71,6 +71,41 @@ fn require_reply_checks_the_prefix() {
 
 #[test]
 fn ping_check_loopback() {
+    // Ping sockets need the caller's group in net.ipv4.ping_group_range, whose kernel default
+    // (`1 0`) admits nobody. A daemon lowers it as keepalived does (`PingGroupRange`); the
+    // test does the same in a network namespace of its own, so the host's setting is never
+    // touched and the check runs whatever that setting is.
+    in_private_netns(|| {
+        let range = healthcheck::ping_range::PingGroupRange::admit_root().expect("admit root");
+        ping_loopback_twice();
+        drop(range);
+    });
+}
+
+/// Runs `f` on a thread moved into a new network namespace with `lo` up (root only).
+fn in_private_netns(f: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(move || {
+        // SAFETY: unshare only changes this thread's namespaces; no memory is involved.
+        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::last_os_error()
+        );
+        // A child forked by this thread starts in its namespace.
+        let up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .expect("ip link set lo up");
+        assert!(up.success());
+        f();
+    })
+    .join()
+    .expect("the namespace thread panicked");
+}
+
+fn ping_loopback_twice() {
     use healthcheck::PingConfig;
     let spec = CheckSpec {
         kind: CheckKind::Ping(PingConfig {

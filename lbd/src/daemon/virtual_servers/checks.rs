@@ -350,6 +350,50 @@ fn record_type(t: DnsType) -> healthcheck::dns::RecordType {
     }
 }
 
+/// keepalived lowers `net.ipv4.ping_group_range` to admit group 0 as soon as a PING_CHECK is
+/// configured (the kernel's default range admits nobody, root included, and PING_CHECK uses
+/// ping sockets); the old minimum comes back when the guard is dropped at stop. `held` is
+/// the guard of the running configuration: kept while PING_CHECKs remain.
+pub fn admit_ping_sockets(
+    cfg: &Config,
+    held: Option<healthcheck::ping_range::PingGroupRange>,
+) -> Option<healthcheck::ping_range::PingGroupRange> {
+    let pings = cfg.virtual_servers.iter().any(|v| {
+        v.real_servers.iter().any(|r| {
+            r.checkers
+                .iter()
+                .any(|c| matches!(c.kind, CheckerKind::Ping))
+        })
+    });
+    if !pings {
+        return None;
+    }
+    if held.is_some() {
+        return held;
+    }
+    match healthcheck::ping_range::PingGroupRange::admit_root() {
+        Ok(g) => {
+            if let Some(r) = g.changed_from() {
+                tracing::info!(
+                    "{} being expanded from {} {} to 0 {} for PING_CHECK",
+                    healthcheck::ping_range::PATH,
+                    r.min,
+                    r.max,
+                    r.max
+                );
+            }
+            Some(g)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot admit root to ping sockets ({}): {e}; PING_CHECKs may fail",
+                healthcheck::ping_range::PATH
+            );
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

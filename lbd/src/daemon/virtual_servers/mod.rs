@@ -69,6 +69,8 @@ pub struct VirtualServers {
     /// Who gets `smtp_alert` mail about what, and the mails due (the runtime sends them).
     mail: MailSettings,
     mails: Vec<Alert>,
+    /// `net.ipv4.ping_group_range` lowered for PING_CHECK (restored when this is dropped).
+    ping_range: Option<healthcheck::ping_range::PingGroupRange>,
     remove_on_stop: bool,
 }
 
@@ -132,6 +134,7 @@ impl VirtualServers {
             last_checks: HashMap::new(),
             mail,
             mails: Vec::new(),
+            ping_range: checks::admit_ping_sockets(cfg, None),
             remove_on_stop,
         };
         vs.last_checks.extend(vs.files.take_texts());
@@ -211,6 +214,7 @@ impl VirtualServers {
         self.mail = mail;
         self.defaults = check_defaults(cfg);
         self.scripts = script_policy(cfg);
+        self.ping_range = checks::admit_ping_sockets(cfg, self.ping_range.take());
         self.lvs = r.lvs;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // A kept checker's last result follows its real server to the new indexes.
