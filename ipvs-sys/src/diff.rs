@@ -162,6 +162,9 @@ pub fn diff(current: &Table, desired: &Table) -> Vec<Request> {
             (None, None) => break,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
+            // Equality first: in a no-op every key matches, and `==` is
+            // cheaper than `cmp`.
+            (Some((c, _)), Some((w, _))) if c == w => Ordering::Equal,
             (Some((c, _)), Some((w, _))) => c.cmp(w),
         };
         match order {
@@ -181,6 +184,9 @@ pub fn diff(current: &Table, desired: &Table) -> Vec<Request> {
             }
             Ordering::Equal => {
                 if let (Some((key, c)), Some((_, w))) = (cur.next(), want.next()) {
+                    if same_entry(c, w) {
+                        continue;
+                    }
                     if c.service != w.service {
                         out.services.push(Request::SetService(w.service.clone()));
                     }
@@ -190,6 +196,15 @@ pub fn diff(current: &Table, desired: &Table) -> Vec<Request> {
         }
     }
     out.into_requests()
+}
+
+/// Whether a service and its destinations are unchanged: the common case,
+/// checked without the merge of [`Changes::dests_of`]. Destinations are
+/// compared by value alone, since a destination's key is its address.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.dests.len() == b.dests.len()
+        && a.dests.values().zip(b.dests.values()).all(|(x, y)| x == y)
+        && a.service == b.service
 }
 
 /// The four groups of [`diff`]'s output, each in key order.
