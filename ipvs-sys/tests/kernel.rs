@@ -709,6 +709,45 @@ fn parallel_dump_and_recorded_reconcile() {
     assert!(c.verify_services(&recorded).unwrap());
 }
 
+/// Why `table()` reads destinations on several sockets rather than
+/// pipelining the dumps on one: the kernel runs one dump per socket at a
+/// time and answers a second dump request with EBUSY.
+#[test]
+#[ignore = "needs an IPVS kernel: run via testbed/vm-run"]
+fn one_socket_runs_one_dump_at_a_time() {
+    use ipvs_sys::netlink::{messages, Reply};
+    use ipvs_sys::socket::NetlinkSocket;
+    if !kernel() {
+        return;
+    }
+    let mut c = Client::connect().unwrap();
+    let (a, b) = (tcp("192.0.2.1:80"), tcp("192.0.2.2:80"));
+    for k in [a, b] {
+        c.add_service(&Service::new(k, "rr")).unwrap();
+        c.add_dest(k, &Dest::new(sa("198.51.100.1:80"), Forward::Masq, 1))
+            .unwrap();
+    }
+    let sock = NetlinkSocket::open(libc::NETLINK_GENERIC, 1 << 20).unwrap();
+    let mut tx = bytes::BytesMut::new();
+    Query::Dests(a).encode(&mut tx, c.family_id(), 1);
+    Query::Dests(b).encode(&mut tx, c.family_id(), 2);
+    sock.send(&tx).unwrap();
+    let (mut first_done, mut second) = (false, None);
+    let mut buf = vec![0u8; 65536];
+    while !(first_done && second.is_some()) {
+        let n = sock.recv(&mut buf, Duration::from_secs(5)).unwrap();
+        for m in messages(&buf[..n]) {
+            match Reply::parse(m.unwrap()).unwrap() {
+                Reply::Done { seq: 1, errno: 0 } => first_done = true,
+                Reply::Error { seq: 2, errno, .. } => second = Some(errno),
+                Reply::Data { seq: 2, .. } | Reply::Done { seq: 2, .. } => second = Some(0),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(second, Some(libc::EBUSY));
+}
+
 /// Empties the current namespace's table, then moves to a fresh namespace.
 /// IPVS keeps the services of every namespace in one global hash table, and
 /// a namespace left full is torn down asynchronously: its services would
