@@ -24,6 +24,12 @@ const RX_SLOTS: usize = 128;
 const RX_SLOT_SIZE: usize = 4096;
 /// Datagrams per `recvmmsg` while reading replies to a query.
 const QUERY_SLOTS: usize = 4;
+/// Receive buffer of a destination-dump socket. The kernel sizes a dump's
+/// datagrams to the largest buffer the socket has read with (at least
+/// NLMSG_GOODSIZE, under 8 KiB on every page size), so this also keeps it
+/// from allocating 32 KiB per datagram for a few destinations, and a
+/// service with more destinations than fit simply takes more datagrams.
+const DUMP_RX_BUF: usize = 16 * 1024;
 /// Below this many services, [`Client::table`] reads the destinations on its
 /// own socket: threads would cost more than they save.
 const PARALLEL_MIN_SERVICES: usize = 64;
@@ -91,7 +97,7 @@ impl DumpSocket {
     fn open() -> Result<Self> {
         Ok(DumpSocket {
             sock: NetlinkSocket::open(libc::NETLINK_GENERIC, RCVBUF)?,
-            slots: (0..QUERY_SLOTS).map(|_| vec![0u8; RX_BUF]).collect(),
+            slots: (0..QUERY_SLOTS).map(|_| vec![0u8; DUMP_RX_BUF]).collect(),
             tx: BytesMut::with_capacity(512),
         })
     }

@@ -634,7 +634,17 @@ fn parallel_dump_and_recorded_reconcile() {
         return;
     }
     let mut c = Client::connect().unwrap();
-    let desired = big_table(300, 3);
+    let mut desired = big_table(300, 3);
+    // One service whose destinations take several datagrams.
+    let many = *desired.services.keys().nth(150).unwrap();
+    for i in 0..400u32 {
+        let rip = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 51, 100, 0)) + i / 200);
+        let port = 1000 + (i % 200) as u16;
+        desired.insert_dest(
+            many,
+            Dest::new(SocketAddr::new(rip.into(), port), Forward::Masq, 1),
+        );
+    }
     let (_, report) = c.reconcile(&desired).unwrap();
     assert!(report.failures.is_empty());
     c.set_dump_workers(1);
