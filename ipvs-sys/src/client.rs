@@ -24,6 +24,19 @@ const RX_SLOTS: usize = 128;
 const RX_SLOT_SIZE: usize = 4096;
 /// Datagrams per `recvmmsg` while reading replies to a query.
 const QUERY_SLOTS: usize = 4;
+/// Receive buffer of a destination-dump socket. The kernel sizes a dump's
+/// datagrams to the largest buffer the socket has read with (at least
+/// NLMSG_GOODSIZE, under 8 KiB on every page size), so this also keeps it
+/// from allocating 32 KiB per datagram for a few destinations, and a
+/// service with more destinations than fit simply takes more datagrams.
+const DUMP_RX_BUF: usize = 16 * 1024;
+/// Below this many services, [`Client::table`] reads the destinations on its
+/// own socket: threads would cost more than they save.
+const PARALLEL_MIN_SERVICES: usize = 64;
+/// Most threads [`Client::table`] uses by default: the kernel serialises
+/// IPVS dumps (genl and `__ip_vs_mutex`), so more than the syscall overhead
+/// cannot overlap.
+const MAX_DUMP_WORKERS: usize = 4;
 
 /// The outcome of [`Client::apply`]: which requests failed, and what it cost.
 #[derive(Debug, Default)]
@@ -65,6 +78,128 @@ pub struct Client {
     tx: BytesMut,
     slots: Vec<Vec<u8>>,
     qslots: Vec<Vec<u8>>,
+    /// Threads (each with its own socket) reading destinations in `table`.
+    dump_workers: usize,
+    /// Their sockets, opened on first use and kept; one that failed is dropped.
+    dump_socks: Vec<DumpSocket>,
+}
+
+/// A socket of its own for one destination-dump thread: a netlink socket runs
+/// one dump at a time (the kernel answers a second one with EBUSY), so dumps
+/// in flight together need one socket each.
+struct DumpSocket {
+    sock: NetlinkSocket,
+    slots: Vec<Vec<u8>>,
+    tx: BytesMut,
+}
+
+impl DumpSocket {
+    fn open() -> Result<Self> {
+        Ok(DumpSocket {
+            sock: NetlinkSocket::open(libc::NETLINK_GENERIC, RCVBUF)?,
+            slots: (0..QUERY_SLOTS).map(|_| vec![0u8; DUMP_RX_BUF]).collect(),
+            tx: BytesMut::with_capacity(512),
+        })
+    }
+
+    /// Reads the destinations of each of `services`, in order; `None` for a
+    /// service deleted since the service dump.
+    fn dests_of(
+        &mut self,
+        family: u16,
+        mut seq: u32,
+        timeout: Duration,
+        services: &[ServiceEntry],
+    ) -> Result<Vec<Option<Vec<DestEntry>>>> {
+        let mut out = Vec::with_capacity(services.len());
+        for entry in services {
+            seq = seq.wrapping_add(1).max(1);
+            let key = entry.service.key;
+            let mut dests = Vec::new();
+            let r = run_query(
+                &self.sock,
+                &mut self.slots,
+                &mut self.tx,
+                timeout,
+                family,
+                seq,
+                Query::Dests(key),
+                |p| {
+                    dests.push(msg::decode_dest_msg(p, key.family())?);
+                    Ok(())
+                },
+            );
+            match r {
+                Ok(()) => out.push(Some(dests)),
+                Err(Error::NoSuchService(_)) => out.push(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Sends `q` on `sock` and feeds every data message's genl payload to `each`.
+#[allow(clippy::too_many_arguments)]
+fn run_query(
+    sock: &NetlinkSocket,
+    slots: &mut [Vec<u8>],
+    tx: &mut BytesMut,
+    timeout: Duration,
+    family: u16,
+    seq: u32,
+    q: Query,
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    tx.clear();
+    q.encode(tx, family, seq);
+    sock.send(tx)?;
+    let mut interrupted = false;
+    let mut lens = [0usize; QUERY_SLOTS];
+    let n_slots = slots.len().min(QUERY_SLOTS);
+    loop {
+        // One recvmmsg takes a dump's last data datagram and its DONE.
+        let count = match sock.recv_many(&mut slots[..n_slots], &mut lens, timeout) {
+            Ok(n) => n,
+            Err(RecvError::Timeout) => return Err(Error::Timeout(timeout)),
+            Err(RecvError::Truncated(n)) => return Err(Error::Truncated(n)),
+            Err(RecvError::Io(e)) => return Err(Error::Io(e)),
+        };
+        for m in slots[..count]
+            .iter()
+            .zip(lens.iter())
+            .flat_map(|(b, &len)| messages(&b[..len]))
+        {
+            match Reply::parse(m?)? {
+                Reply::Data {
+                    seq: s,
+                    flags,
+                    payload,
+                    ..
+                } if s == seq => {
+                    interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                    each(payload)?;
+                }
+                Reply::Ack { seq: s } if s == seq && !q.is_dump() => return Ok(()),
+                Reply::Done { seq: s, errno } if s == seq => {
+                    if errno != 0 {
+                        return Err(Error::from_query(&q, errno, None));
+                    }
+                    if interrupted {
+                        return Err(Error::DumpInterrupted);
+                    }
+                    return Ok(());
+                }
+                Reply::Error {
+                    seq: s,
+                    errno,
+                    message,
+                } if s == seq => return Err(Error::from_query(&q, errno, message)),
+                // Stale replies of an earlier, timed-out request.
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Client {
@@ -87,6 +222,10 @@ impl Client {
             tx: BytesMut::with_capacity(MAX_DATAGRAM + 4096),
             slots: Vec::new(),
             qslots: (0..QUERY_SLOTS).map(|_| vec![0u8; RX_BUF]).collect(),
+            dump_workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_DUMP_WORKERS),
+            dump_socks: Vec::new(),
         };
         c.family = c.resolve_family(IPVS_GENL_NAME)?;
         Ok(c)
@@ -148,59 +287,18 @@ impl Client {
     }
 
     /// Sends `q` and feeds every data message's genl payload to `each`.
-    fn query(&mut self, q: Query, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    fn query(&mut self, q: Query, each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         let seq = self.next_seq();
-        self.tx.clear();
-        q.encode(&mut self.tx, self.family, seq);
-        self.sock.send(&self.tx)?;
-        let mut interrupted = false;
-        let mut lens = [0usize; QUERY_SLOTS];
-        loop {
-            // One recvmmsg takes a dump's last data datagram and its DONE.
-            let count = match self
-                .sock
-                .recv_many(&mut self.qslots, &mut lens, self.timeout)
-            {
-                Ok(n) => n,
-                Err(RecvError::Timeout) => return Err(Error::Timeout(self.timeout)),
-                Err(RecvError::Truncated(n)) => return Err(Error::Truncated(n)),
-                Err(RecvError::Io(e)) => return Err(Error::Io(e)),
-            };
-            for m in self.qslots[..count]
-                .iter()
-                .zip(lens.iter())
-                .flat_map(|(b, &len)| messages(&b[..len]))
-            {
-                match Reply::parse(m?)? {
-                    Reply::Data {
-                        seq: s,
-                        flags,
-                        payload,
-                        ..
-                    } if s == seq => {
-                        interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                        each(payload)?;
-                    }
-                    Reply::Ack { seq: s } if s == seq && !q.is_dump() => return Ok(()),
-                    Reply::Done { seq: s, errno } if s == seq => {
-                        if errno != 0 {
-                            return Err(Error::from_query(&q, errno, None));
-                        }
-                        if interrupted {
-                            return Err(Error::DumpInterrupted);
-                        }
-                        return Ok(());
-                    }
-                    Reply::Error {
-                        seq: s,
-                        errno,
-                        message,
-                    } if s == seq => return Err(Error::from_query(&q, errno, message)),
-                    // Stale replies of an earlier, timed-out request.
-                    _ => {}
-                }
-            }
-        }
+        run_query(
+            &self.sock,
+            &mut self.qslots,
+            &mut self.tx,
+            self.timeout,
+            self.family,
+            seq,
+            q,
+            each,
+        )
     }
 
     /// `IPVS_CMD_GET_INFO`: version and connection table size.
@@ -258,9 +356,15 @@ impl Client {
         Ok(out)
     }
 
-    /// Every service with its destinations. A service deleted between the
-    /// two dumps is left out; a dump interrupted by concurrent changes is
-    /// read again (up to three times).
+    /// Every service with its destinations, in the kernel's order (that of
+    /// `ipvsadm -Ln`). A service deleted between the two dumps is left out; a
+    /// dump interrupted by concurrent changes is read again (up to three
+    /// times).
+    ///
+    /// The kernel has no dump of all destinations, only one per service, and
+    /// a socket runs one dump at a time: with many services the destination
+    /// dumps run on several sockets, one thread each (see
+    /// [`Client::set_dump_workers`]).
     pub fn table(&mut self) -> Result<Vec<VirtualServer>> {
         let mut attempt = 0;
         loop {
@@ -271,17 +375,89 @@ impl Client {
         }
     }
 
+    /// The kernel's table as configuration, ready to diff: [`Client::table`]
+    /// without the counters.
+    pub fn read_table(&mut self) -> Result<crate::diff::Table> {
+        Ok(crate::diff::Table::from_dump(&self.table()?))
+    }
+
+    /// How many threads [`Client::table`] may use to read destinations (at
+    /// least 1; 1 reads them all on this client's socket). The default is
+    /// the number of CPUs, at most 4.
+    pub fn set_dump_workers(&mut self, workers: usize) {
+        self.dump_workers = workers.max(1);
+        self.dump_socks.truncate(self.dump_workers);
+    }
+
     fn table_once(&mut self) -> Result<Vec<VirtualServer>> {
         let services = self.services()?;
+        let dests = if self.dump_workers > 1 && services.len() >= PARALLEL_MIN_SERVICES {
+            self.dests_parallel(&services)?
+        } else {
+            let mut all = Vec::with_capacity(services.len());
+            for entry in &services {
+                match self.dests(entry.service.key) {
+                    Ok(d) => all.push(Some(d)),
+                    Err(Error::NoSuchService(_)) => all.push(None),
+                    Err(e) => return Err(e),
+                }
+            }
+            all
+        };
+        Ok(services
+            .into_iter()
+            .zip(dests)
+            .filter_map(|(entry, dests)| dests.map(|dests| VirtualServer { entry, dests }))
+            .collect())
+    }
+
+    /// The destinations of each service (in order), read by up to
+    /// `dump_workers` threads over contiguous slices. The sockets are opened
+    /// here, in the caller's thread, so they belong to its network namespace.
+    fn dests_parallel(&mut self, services: &[ServiceEntry]) -> Result<Vec<Option<Vec<DestEntry>>>> {
+        let workers = self.dump_workers.min(services.len());
+        while self.dump_socks.len() < workers {
+            self.dump_socks.push(DumpSocket::open()?);
+        }
+        let chunk = services.len().div_ceil(workers);
+        let (family, timeout) = (self.family, self.timeout);
+        // Each thread's sequence numbers start from a different base, so a
+        // stale reply on a reused socket cannot match a new request.
+        let base = self.seq;
+        self.seq = self.seq.wrapping_add(services.len() as u32 + 1);
+        let results: Vec<Result<Vec<Option<Vec<DestEntry>>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .dump_socks
+                .iter_mut()
+                .zip(services.chunks(chunk))
+                .enumerate()
+                .map(|(i, (sock, part))| {
+                    let seq = base.wrapping_add((i * chunk) as u32);
+                    scope.spawn(move || sock.dests_of(family, seq, timeout, part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
         let mut out = Vec::with_capacity(services.len());
-        for entry in services {
-            match self.dests(entry.service.key) {
-                Ok(dests) => out.push(VirtualServer { entry, dests }),
-                Err(Error::NoSuchService(_)) => {}
-                Err(e) => return Err(e),
+        let mut first_err = None;
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(part) => out.extend(part),
+                Err(e) => {
+                    // Its dump may still be running in the kernel: a fresh
+                    // socket next time, rather than EBUSY.
+                    self.dump_socks[i] = DumpSocket::open()?;
+                    first_err.get_or_insert(e);
+                }
             }
         }
-        Ok(out)
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     /// The running sync daemons (zero, one or two).
@@ -426,9 +602,8 @@ impl Client {
     }
 
     /// Applies the changes from `current` (what the caller knows it
-    /// programmed) to `desired` without reading the kernel: the cheap path
-    /// for a daemon that tracks its own state. Use [`Client::reconcile`] when
-    /// the kernel may have drifted.
+    /// programmed) to `desired` without reading the kernel. Prefer
+    /// [`Client::reconcile_recorded`], which also keeps the record up to date.
     pub fn apply_diff(
         &mut self,
         current: &crate::diff::Table,
@@ -440,15 +615,81 @@ impl Client {
     }
 
     /// Makes the kernel's table equal to `desired` with the minimal set of
-    /// changes (see [`mod@crate::diff`]), reading the kernel's table first (one
-    /// dump of services, one of destinations per service); never flushes.
+    /// changes (see [`mod@crate::diff`]), reading the whole kernel table first
+    /// ([`Client::table`]); never flushes. This is the path that trusts
+    /// nothing, and its cost grows with the table (one destination dump per
+    /// service); a daemon that keeps what it programmed uses
+    /// [`Client::reconcile_recorded`] instead.
     pub fn reconcile(
         &mut self,
         desired: &crate::diff::Table,
     ) -> Result<(Vec<Request>, BatchReport)> {
-        let current = crate::diff::Table::from_dump(&self.table()?);
+        let current = self.read_table()?;
         let changes = crate::diff::diff(&current, desired);
         let report = self.apply(&changes)?;
         Ok((changes, report))
+    }
+
+    /// Reconciles against `recorded`, the caller's record of what the kernel
+    /// holds, instead of reading the kernel: the diff runs in memory and the
+    /// kernel sees only the changes (none at all when nothing changed). The
+    /// requests the kernel acknowledged are then applied to `recorded`, so it
+    /// stays the record of the kernel; a rejected one leaves it as it was.
+    ///
+    /// What this trusts: that nobody else changed, since `recorded` was read
+    /// or last reconciled, the services and destinations it holds. Any
+    /// other change to them goes unnoticed until a request about them
+    /// fails (a failure in the report is the sign to re-read with
+    /// [`Client::read_table`]), and stays unrepaired. [`Client::verify_services`]
+    /// catches the common drift (a flush, a deleted or edited service)
+    /// for the price of one service dump; only a full read catches a
+    /// changed destination.
+    pub fn reconcile_recorded(
+        &mut self,
+        recorded: &mut crate::diff::Table,
+        desired: &crate::diff::Table,
+    ) -> Result<(Vec<Request>, BatchReport)> {
+        let changes = crate::diff::diff(recorded, desired);
+        if changes.is_empty() {
+            return Ok((changes, BatchReport::default()));
+        }
+        let report = self.apply(&changes)?;
+        let mut failed = report.failures.iter().map(|(i, _)| *i).peekable();
+        for (i, req) in changes.iter().enumerate() {
+            if failed.next_if_eq(&i).is_some() {
+                continue;
+            }
+            // Cannot fail: the diff was computed from this very table.
+            let _ = recorded.apply(req);
+        }
+        Ok((changes, report))
+    }
+
+    /// Whether every service of `recorded` is in the kernel with the
+    /// recorded configuration, from one dump of the services (no
+    /// destinations): the check that someone flushed, deleted or edited
+    /// services behind the caller's back. Kernel services absent from
+    /// `recorded` are ignored (the record may cover only the caller's own
+    /// part of the table). Destinations are not compared: a `true` says
+    /// nothing about them.
+    pub fn verify_services(&mut self, recorded: &crate::diff::Table) -> Result<bool> {
+        let mut found = 0usize;
+        let mut same = true;
+        let dumped = self.query(Query::Services, |p| {
+            if same {
+                let entry = msg::decode_service_msg(p)?;
+                if let Some(e) = recorded.services.get(&entry.service.key) {
+                    found += 1;
+                    same = e.service == entry.service;
+                }
+            }
+            Ok(())
+        });
+        match dumped {
+            Ok(()) => Ok(same && found == recorded.services.len()),
+            // Someone changed services during the dump: not what was recorded.
+            Err(Error::DumpInterrupted) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -5,6 +5,7 @@
 use crate::client::VirtualServer;
 use crate::msg::Request;
 use crate::types::{Dest, Service, ServiceKey};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -148,56 +149,122 @@ impl Table {
 /// The minimal requests turning `current` into `desired`, in an order the
 /// kernel accepts: removals first (destinations, then services), then service
 /// additions and edits, then destination edits and additions.
+///
+/// Both tables are walked once, side by side in key order (a merge, no
+/// lookups): a no-op diff of a large table is what a daemon pays on every
+/// event, so it must stay a linear scan.
 pub fn diff(current: &Table, desired: &Table) -> Vec<Request> {
-    let mut del_dests = Vec::new();
-    let mut del_services = Vec::new();
-    let mut services = Vec::new();
-    let mut dests = Vec::new();
+    let mut out = Changes::default();
+    let mut cur = current.services.iter().peekable();
+    let mut want = desired.services.iter().peekable();
+    loop {
+        let order = match (cur.peek(), want.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            // Equality first: in a no-op every key matches, and `==` is
+            // cheaper than `cmp`.
+            (Some((c, _)), Some((w, _))) if c == w => Ordering::Equal,
+            (Some((c, _)), Some((w, _))) => c.cmp(w),
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((key, _)) = cur.next() {
+                    out.del_services.push(Request::DelService(*key));
+                }
+            }
+            Ordering::Greater => {
+                if let Some((key, w)) = want.next() {
+                    out.services.push(Request::NewService(w.service.clone()));
+                    out.dests.extend(w.dests.values().map(|d| Request::NewDest {
+                        service: *key,
+                        dest: *d,
+                    }));
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((key, c)), Some((_, w))) = (cur.next(), want.next()) {
+                    if same_entry(c, w) {
+                        continue;
+                    }
+                    if c.service != w.service {
+                        out.services.push(Request::SetService(w.service.clone()));
+                    }
+                    out.dests_of(*key, &c.dests, &w.dests);
+                }
+            }
+        }
+    }
+    out.into_requests()
+}
 
-    for (key, cur) in &current.services {
-        match desired.services.get(key) {
-            None => del_services.push(Request::DelService(*key)),
-            Some(want) => {
-                for addr in cur.dests.keys() {
-                    if !want.dests.contains_key(addr) {
-                        del_dests.push(Request::DelDest {
-                            service: *key,
+/// Whether a service and its destinations are unchanged: the common case,
+/// checked without the merge of [`Changes::dests_of`]. Destinations are
+/// compared by value alone, since a destination's key is its address.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.dests.len() == b.dests.len()
+        && a.dests.values().zip(b.dests.values()).all(|(x, y)| x == y)
+        && a.service == b.service
+}
+
+/// The four groups of [`diff`]'s output, each in key order.
+#[derive(Default)]
+struct Changes {
+    del_dests: Vec<Request>,
+    del_services: Vec<Request>,
+    services: Vec<Request>,
+    dests: Vec<Request>,
+}
+
+impl Changes {
+    /// The destination changes of a service in both tables (a merge again).
+    fn dests_of(
+        &mut self,
+        service: ServiceKey,
+        cur: &BTreeMap<SocketAddr, Dest>,
+        want: &BTreeMap<SocketAddr, Dest>,
+    ) {
+        let mut cur = cur.iter().peekable();
+        let mut want = want.iter().peekable();
+        loop {
+            let order = match (cur.peek(), want.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((c, _)), Some((w, _))) => c.cmp(w),
+            };
+            match order {
+                Ordering::Less => {
+                    if let Some((addr, _)) = cur.next() {
+                        self.del_dests.push(Request::DelDest {
+                            service,
                             addr: *addr,
                         });
+                    }
+                }
+                Ordering::Greater => {
+                    if let Some((_, d)) = want.next() {
+                        self.dests.push(Request::NewDest { service, dest: *d });
+                    }
+                }
+                Ordering::Equal => {
+                    if let (Some((_, old)), Some((_, d))) = (cur.next(), want.next()) {
+                        if old != d {
+                            self.dests.push(Request::SetDest { service, dest: *d });
+                        }
                     }
                 }
             }
         }
     }
-    for (key, want) in &desired.services {
-        let cur = current.services.get(key);
-        match cur {
-            None => services.push(Request::NewService(want.service.clone())),
-            Some(cur) if cur.service != want.service => {
-                services.push(Request::SetService(want.service.clone()))
-            }
-            Some(_) => {}
-        }
-        for (addr, d) in &want.dests {
-            match cur.and_then(|c| c.dests.get(addr)) {
-                None => dests.push(Request::NewDest {
-                    service: *key,
-                    dest: *d,
-                }),
-                Some(old) if old != d => dests.push(Request::SetDest {
-                    service: *key,
-                    dest: *d,
-                }),
-                Some(_) => {}
-            }
-        }
+
+    fn into_requests(self) -> Vec<Request> {
+        let mut out = self.del_dests;
+        out.extend(self.del_services);
+        out.extend(self.services);
+        out.extend(self.dests);
+        out
     }
-    del_dests
-        .into_iter()
-        .chain(del_services)
-        .chain(services)
-        .chain(dests)
-        .collect()
 }
 
 #[cfg(test)]
@@ -307,7 +374,55 @@ mod tests {
         n
     }
 
+    /// The diff as first written, with a lookup per key: the merge must
+    /// produce exactly its requests, in its order.
+    fn diff_by_lookup(current: &Table, desired: &Table) -> Vec<Request> {
+        let mut c = Changes::default();
+        for (key, cur) in &current.services {
+            match desired.services.get(key) {
+                None => c.del_services.push(Request::DelService(*key)),
+                Some(want) => {
+                    for addr in cur.dests.keys().filter(|a| !want.dests.contains_key(a)) {
+                        c.del_dests.push(Request::DelDest {
+                            service: *key,
+                            addr: *addr,
+                        });
+                    }
+                }
+            }
+        }
+        for (key, want) in &desired.services {
+            let cur = current.services.get(key);
+            match cur {
+                None => c.services.push(Request::NewService(want.service.clone())),
+                Some(cur) if cur.service != want.service => {
+                    c.services.push(Request::SetService(want.service.clone()))
+                }
+                Some(_) => {}
+            }
+            for (addr, d) in &want.dests {
+                match cur.and_then(|c| c.dests.get(addr)) {
+                    None => c.dests.push(Request::NewDest {
+                        service: *key,
+                        dest: *d,
+                    }),
+                    Some(old) if old != d => c.dests.push(Request::SetDest {
+                        service: *key,
+                        dest: *d,
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
+        c.into_requests()
+    }
+
     proptest! {
+        #[test]
+        fn the_merge_matches_the_lookup_diff(cur in arb_table(), want in arb_table()) {
+            prop_assert_eq!(diff(&cur, &want), diff_by_lookup(&cur, &want));
+        }
+
         #[test]
         fn applying_the_diff_yields_the_desired_table(cur in arb_table(), want in arb_table()) {
             let changes = diff(&cur, &want);

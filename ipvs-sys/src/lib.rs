@@ -56,7 +56,7 @@
 //!
 //! let mut client = Client::connect()?;
 //! // What the kernel holds now, as a table to diff from.
-//! let current = Table::from_dump(&client.table()?);
+//! let current: Table = client.read_table()?;
 //! let desired = Table::new();
 //! let report = client.apply(&ipvs_sys::diff(&current, &desired))?;
 //! for (index, error) in &report.failures {

@@ -129,8 +129,11 @@ impl NetlinkSocket {
         }
     }
 
-    /// Waits until readable or `deadline`.
-    fn wait(&self, deadline: Instant) -> Result<(), RecvError> {
+    /// Waits until readable or the deadline, which is set on the first
+    /// wait: a read whose data is already queued (the usual case, as the
+    /// kernel answers inside `sendmsg`) never reads the clock.
+    fn wait(&self, deadline: &mut Option<Instant>, timeout: Duration) -> Result<(), RecvError> {
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + timeout);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -159,7 +162,7 @@ impl NetlinkSocket {
 
     /// Receives one datagram, waiting at most `timeout`.
     pub fn recv(&self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvError> {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = None;
         loop {
             // Replies are usually queued by the time we look (the kernel
             // handles requests inside sendmsg), so poll only when empty.
@@ -177,7 +180,7 @@ impl NetlinkSocket {
                 match e.kind() {
                     io::ErrorKind::Interrupted => continue,
                     io::ErrorKind::WouldBlock => {
-                        self.wait(deadline)?;
+                        self.wait(&mut deadline, timeout)?;
                         continue;
                     }
                     _ => return Err(e.into()),
@@ -203,7 +206,7 @@ impl NetlinkSocket {
         if count == 0 {
             return Ok(0);
         }
-        let deadline = Instant::now() + timeout;
+        let mut deadline = None;
         let mut iovs: Vec<libc::iovec> = bufs[..count]
             .iter_mut()
             .map(|b| libc::iovec {
@@ -234,7 +237,7 @@ impl NetlinkSocket {
                 match e.kind() {
                     io::ErrorKind::Interrupted => continue,
                     io::ErrorKind::WouldBlock => {
-                        self.wait(deadline)?;
+                        self.wait(&mut deadline, timeout)?;
                         continue;
                     }
                     _ => return Err(e.into()),
@@ -249,5 +252,34 @@ impl NetlinkSocket {
             }
             return Ok(n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A netlink socket nobody writes to: every read must give up at its
+    /// deadline, not block (the clock is read only once waiting starts).
+    #[test]
+    fn reads_time_out() {
+        let Ok(s) = NetlinkSocket::open(libc::NETLINK_GENERIC, 1 << 16) else {
+            eprintln!("skipped: no netlink sockets here");
+            return;
+        };
+        let timeout = Duration::from_millis(30);
+        let t = Instant::now();
+        let mut buf = vec![0u8; 4096];
+        assert!(matches!(s.recv(&mut buf, timeout), Err(RecvError::Timeout)));
+        assert!(t.elapsed() >= timeout, "{:?}", t.elapsed());
+
+        let t = Instant::now();
+        let mut bufs = vec![vec![0u8; 4096]; 2];
+        let mut lens = [0usize; 2];
+        assert!(matches!(
+            s.recv_many(&mut bufs, &mut lens, timeout),
+            Err(RecvError::Timeout)
+        ));
+        assert!(t.elapsed() >= timeout, "{:?}", t.elapsed());
     }
 }
