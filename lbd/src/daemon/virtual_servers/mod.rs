@@ -101,12 +101,15 @@ impl VirtualServers {
             return Ok(None);
         }
         let mut client = Client::connect().map_err(VsError::Ipvs)?;
+        // One process, one thread: the kernel's destination dumps are read on this socket
+        // (ipvs-sys would otherwise spread them over worker threads).
+        client.set_dump_workers(1);
         if let Some(t) = desired::timeouts(&cfg.global.lvs_timeouts) {
             if let Err(e) = client.set_timeouts(t) {
                 tracing::error!("IPVS: cannot set lvs_timeouts: {e}");
             }
         }
-        let kernel = Table::from_dump(&client.table().map_err(VsError::Dump)?);
+        let kernel = client.read_table().map_err(VsError::Dump)?;
         let mail = MailSettings::of(cfg, &specs);
         let mut lvs = Lvs::new(specs)?;
         // The token just below the health checkers' range.
@@ -389,11 +392,8 @@ impl VirtualServers {
 
     /// After a failure: re-read the kernel so the next diff starts from the truth.
     fn resync(&mut self, wanted: &Table) {
-        match self.client.table() {
-            Ok(dump) => {
-                self.programmed =
-                    owned_part(&Table::from_dump(&dump), wanted.services.keys().copied())
-            }
+        match self.client.read_table() {
+            Ok(kernel) => self.programmed = owned_part(&kernel, wanted.services.keys().copied()),
             Err(e) => tracing::error!("IPVS: cannot read the kernel's table: {e}"),
         }
     }
