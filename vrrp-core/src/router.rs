@@ -115,7 +115,8 @@ impl VirtualRouter {
                 addresses: &cfg.vips,
             },
             cfg.primary,
-        );
+        )
+        .and_then(|t| t.with_group(cfg.destination_group()));
         let advert_interval = cfg.advert_interval();
         let mut router = VirtualRouter {
             cfg,

@@ -65,6 +65,21 @@ impl AdvertTemplate {
         })
     }
 
+    /// The template sending to `group` with [`AdvertTemplate::emit_to_group`] instead of the
+    /// family's VRRP group (keepalived's `vrrp_mcast_group4/6`, `mcast_dst_ip`): for v3 the
+    /// group is in the checksum's pseudo-header.
+    pub fn with_group(mut self, group: IpAddr) -> Result<Self, WireError> {
+        if Family::of(&group) != self.family {
+            return Err(WireError::MixedFamilies);
+        }
+        let sum = match self.version {
+            Version::V2 => self.partial,
+            Version::V3 => self.partial + checksum::address_sum(group),
+        };
+        self.group = checksum::fold(sum);
+        Ok(self)
+    }
+
     /// Length of the message, what [`AdvertTemplate::emit`] writes.
     pub fn len(&self) -> usize {
         HEADER_LEN + self.rest.len()
@@ -91,7 +106,7 @@ impl AdvertTemplate {
     }
 
     /// [`AdvertTemplate::emit`] to the family's VRRP multicast group ([`super::MULTICAST_V4`],
-    /// [`super::MULTICAST_V6`]), the destination of every advert but unicast ones: the checksum
+    /// [`super::MULTICAST_V6`]) or the one of [`AdvertTemplate::with_group`], the destination of every advert but unicast ones: the checksum
     /// is the precomputed sum plus the priority, with one end-around carry.
     #[inline]
     pub fn emit_to_group(&self, priority: u8, buf: &mut [u8]) -> Result<usize, WireError> {
@@ -174,6 +189,15 @@ mod tests {
                 let want = AdvertRepr { priority, ..repr }.emit(&mut a, src, group);
                 assert_eq!(template.emit_to_group(priority, &mut c), want, "{priority}");
                 assert_eq!(a, c, "{priority} to the group");
+                // Another group: the same bytes as emit to it.
+                let other = template.clone().with_group(dst).unwrap();
+                let want = AdvertRepr { priority, ..repr }.emit(&mut a, src, dst);
+                assert_eq!(
+                    other.emit_to_group(priority, &mut c),
+                    want,
+                    "{priority} {dst}"
+                );
+                assert_eq!(a, c, "{priority} to {dst} as the group");
             }
         }
     }
