@@ -545,7 +545,8 @@ rm -f "$W/pause"
 now_us
 t_down=$NOW
 kill -9 "${RS_PID[1.first]}" 2>/dev/null
-gone() { ! kill -0 "$1" 2>/dev/null; }
+# Gone, or a zombie (dead; this shell reaps its disowned children when it gets to it).
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 wait_until 10 gone "${RS_PID[1.first]}" || fail "4 health: rs1's http.server survived kill -9"
 if ipvs_wait 30 both_table_ok "${RIP[2]}"; then
 	pass "4 health: rs1 stopped -> removed from both directors' tables in $(secs_since "$t_down") s"
