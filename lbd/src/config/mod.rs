@@ -57,32 +57,38 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErr
         source,
     })?;
     let mut diags = diag::Diagnostics::default();
-    let lines = reader::read_root(
+    let tokens = reader::read_root(
         path,
         &text,
         reader::Includes::Follow,
         options.config_id.as_deref(),
         &mut diags,
     );
-    finish(lines, diags)
+    drop(text);
+    finish(tokens, diags)
 }
 
 /// Parses an in-memory configuration named `name` (for tests and fuzzing).
 /// `include` lines are reported and not followed, so no file is ever read.
 pub fn load_str(name: &str, text: &str) -> Result<Loaded, ConfigError> {
     let mut diags = diag::Diagnostics::default();
-    let lines = reader::read_root(
+    let tokens = reader::read_root(
         Path::new(name),
         text.as_bytes(),
         reader::Includes::Refuse,
         None,
         &mut diags,
     );
-    finish(lines, diags)
+    finish(tokens, diags)
 }
 
-fn finish(lines: Vec<reader::Line>, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
-    let tree = tree::parse(&lines, &mut diags);
+fn finish(tokens: reader::Tokens, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
+    let mut parts = tokens.into_parts();
+    let words = reader::words(&parts.text, &parts.tokens);
+    let tree = tree::parse(&parts, &words, &mut diags);
+    // Only the words are borrowed from here on; the token list is the largest part.
+    parts.tokens = Vec::new();
+    parts.lines = Vec::new();
     let config = build::build(&tree, &mut diags);
     let has_errors = diags.has_errors();
     let diagnostics = in_reading_order(diags.into_vec());

@@ -53,7 +53,7 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
     // duplicate is always reported against the first definition.
     let mut seen: HashMap<(&str, &str), &Location> = HashMap::new();
     for n in nodes {
-        let kind = match n.keyword.as_str() {
+        let kind = match n.keyword {
             "vrrp_track_file" | "track_file" => Some("track file"),
             k @ ("vrrp_script" | "vrrp_sync_group" | "vrrp_instance" | "virtual_server_group") => {
                 Some(k)
@@ -70,7 +70,7 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
                 continue;
             }
         }
-        match n.keyword.as_str() {
+        match n.keyword {
             "global_defs" => global::global_defs(d, n, &mut cfg.global),
             "vrrp_script" => cfg.vrrp_scripts.extend(vrrp::vrrp_script(d, n)),
             "vrrp_track_file" | "track_file" => cfg.track_files.extend(vrrp::track_file(d, n)),
@@ -103,7 +103,7 @@ pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&
     if n.keyword == "{" {
         return; // already reported by the tree builder
     }
-    if unused.contains(&n.keyword.as_str()) {
+    if unused.contains(&n.keyword) {
         d.warn(
             &n.at,
             format!(
@@ -114,7 +114,7 @@ pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&
         return;
     }
     let all: Vec<&str> = known.iter().chain(unused).copied().collect();
-    let message = match suggest(&n.keyword, &all) {
+    let message = match suggest(n.keyword, &all) {
         Some(s) => format!("unknown keyword '{}' (did you mean '{s}'?)", n.keyword),
         None => format!("unknown keyword '{}'", n.keyword),
     };
@@ -122,7 +122,7 @@ pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&
 }
 
 /// The statement's `{ }` block; an error when it has none.
-pub(crate) fn children<'n>(d: &mut Diagnostics, n: &'n Node) -> &'n [Node] {
+pub(crate) fn children<'n>(d: &mut Diagnostics, n: &'n Node<'_>) -> &'n [Node<'n>] {
     match &n.block {
         Some(c) => c,
         None => {
@@ -143,7 +143,7 @@ pub(crate) fn block_name(d: &mut Diagnostics, n: &Node) -> Option<String> {
     match n.args.first() {
         Some(name) => {
             super::values::no_extra(d, n, 1);
-            Some(name.clone())
+            Some(name.to_string())
         }
         None => {
             d.error(
