@@ -67,6 +67,8 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         }
     }
     if !args.dont_fork {
+        // Buffered lines would otherwise go with the parent, or to the child's /dev/null.
+        logging::flush();
         if let Err(e) = daemonize() {
             tracing::error!("cannot go to the background: {e}");
             return ExitCode::FAILURE;
@@ -101,13 +103,15 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         }
         rt.run()
     });
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("fatal: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    logging::flush();
+    code
 }
 
 /// keepalived's default: detach from the terminal (fork, new session, stdio to /dev/null).

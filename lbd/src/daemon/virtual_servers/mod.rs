@@ -50,6 +50,10 @@ pub struct VirtualServers {
     lvs: Lvs,
     /// What this daemon last programmed for the services it owns: the base of every diff.
     programmed: Table,
+    /// `programmed` is what `lvs` asks for: an update's own requests then bring IPVS along.
+    /// Off at start-up and after a failed request, when the next update diffs the whole
+    /// table instead (40,000 destinations take milliseconds to diff; one event should not).
+    in_sync: bool,
     /// The running check of each checker, by the reference it reports under.
     checks: HashMap<CheckerRef, CheckId>,
     /// Each checker's metrics series, where its attempts are counted and timed.
@@ -87,6 +91,7 @@ impl VirtualServers {
         scripts: &mut Vec<String>,
         metrics: &mut Metrics,
     ) -> Result<Option<Self>, VsError> {
+        let started = Instant::now();
         let specs = desired::specs(cfg)?;
         if specs.is_empty() {
             return Ok(None);
@@ -110,6 +115,7 @@ impl VirtualServers {
             health: HealthChecker::new(registry, token_base)?,
             lvs,
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
+            in_sync: false,
             checks: HashMap::new(),
             series: HashMap::new(),
             defaults: check_defaults(cfg),
@@ -125,6 +131,17 @@ impl VirtualServers {
             },
             scripts,
             metrics,
+        );
+        // Benchmarks time start-up to this line.
+        tracing::info!(
+            "IPVS: table programmed: {} service(s), {} destination(s) in {:.1} ms",
+            vs.programmed.services.len(),
+            vs.programmed
+                .services
+                .values()
+                .map(|e| e.dests.len())
+                .sum::<usize>(),
+            ms(started.elapsed())
         );
         let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
         vs.health.record_probes(probe_capacity(refs.len()));
@@ -179,26 +196,57 @@ impl VirtualServers {
         scripts: &mut Vec<String>,
         metrics: &mut Metrics,
     ) -> Result<(), VsError> {
+        let started = Instant::now();
         let specs = desired::specs(cfg)?;
         let r = reload::reload(&self.lvs, specs)?;
-        self.defaults = check_defaults(cfg);
-        self.scripts = script_policy(cfg);
-        self.lvs = r.lvs;
+        let diffed = started.elapsed();
+        let defaults = check_defaults(cfg);
+        let scripts_policy = script_policy(cfg);
+        // A kept checker under the same reference, with the same defaults from its virtual
+        // server and the same subscription, is left running untouched: with tens of
+        // thousands of checkers, re-subscribing each would dominate a one-line edit.
+        let context_same = |vs: u32| {
+            let i = vs as usize;
+            scripts_policy == self.scripts && defaults.get(i) == self.defaults.get(i)
+        };
+        let old_lvs = std::mem::replace(&mut self.lvs, r.lvs);
+        let inhibit = |l: &Lvs, c: &CheckerRef| {
+            l.specs()
+                .nth(c.vs as usize)
+                .and_then(|v| v.real_servers.get(c.rs as usize))
+                .map(|rs| rs.inhibit)
+        };
+        let untouched: Vec<bool> = r
+            .kept
+            .iter()
+            .map(|(old, new)| {
+                old == new
+                    && context_same(new.vs)
+                    && inhibit(&old_lvs, old) == inhibit(&self.lvs, new)
+            })
+            .collect();
+        drop(old_lvs);
+        self.defaults = defaults;
+        self.scripts = scripts_policy;
         let mut checks = HashMap::with_capacity(self.checks.len());
         // A kept checker's last result follows its real server to the new indexes.
-        let mut last_checks = HashMap::new();
+        let mut last_checks = HashMap::with_capacity(self.last_checks.len());
         for (old, new) in &r.kept {
-            if let Some(text) = self.last_checks.get(&(old.vs, old.rs)) {
-                last_checks.insert((new.vs, new.rs), text.clone());
+            if let Some(text) = self.last_checks.remove(&(old.vs, old.rs)) {
+                last_checks.insert((new.vs, new.rs), text);
             }
         }
         self.last_checks = last_checks;
         // Subscribe the new reference before dropping the old one, so a kept check never
         // loses its last subscriber (and with it its state).
-        for (old, new) in &r.kept {
+        for ((old, new), untouched) in r.kept.iter().zip(untouched) {
             let Some(&check) = self.checks.get(old) else {
                 continue;
             };
+            if untouched {
+                checks.insert(*new, check);
+                continue;
+            }
             if let Some(id) = self.add_check(*new, now, metrics) {
                 checks.insert(*new, id);
                 if id != check || old != new {
@@ -226,7 +274,18 @@ impl VirtualServers {
             self.series.values().copied().collect();
         metrics.retain_check_series(|id| live.contains(&id));
         self.health.record_probes(probe_capacity(self.checks.len()));
+        let requests = r.update.requests.len();
+        let checkers = (r.kept.len(), r.started.len(), r.stopped.len());
+        let applying = Instant::now();
         self.apply(r.update, scripts, metrics);
+        tracing::info!(
+            "Reload of the virtual servers: diff {:.1} ms, apply {:.1} ms ({requests} IPVS request(s); checkers: {} kept, {} started, {} stopped)",
+            ms(diffed),
+            ms(applying.elapsed()),
+            checkers.0,
+            checkers.1,
+            checkers.2
+        );
         Ok(())
     }
 
@@ -242,6 +301,7 @@ impl VirtualServers {
         }
         self.send(&update.requests, metrics);
         self.programmed = Table::new();
+        self.in_sync = false;
     }
 
     /// Runs the kernel's connection sync daemon in `d.role` (master while the VRRP instance
@@ -300,10 +360,23 @@ impl VirtualServers {
         for n in u.notices {
             notice(n, scripts);
         }
+        if self.in_sync {
+            if self.send(&u.requests, metrics) {
+                // A request the table refuses means it and the state disagree after all:
+                // the next update diffs the whole table.
+                self.in_sync = u.requests.iter().all(|q| self.programmed.apply(q).is_ok());
+                return;
+            }
+            self.in_sync = false;
+            let wanted = self.lvs.table();
+            self.resync(&wanted);
+            return;
+        }
         let wanted = self.lvs.table();
         let requests = ipvs_sys::diff(&self.programmed, &wanted);
         if self.send(&requests, metrics) {
             self.programmed = wanted;
+            self.in_sync = true;
         } else {
             self.resync(&wanted);
         }
@@ -400,6 +473,10 @@ impl VirtualServers {
             }
         }
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Room for the attempt records of one loop turn (they are drained after each): every
