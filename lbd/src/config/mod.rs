@@ -83,13 +83,19 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, ConfigError> {
 }
 
 fn finish(tokens: reader::Tokens, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
-    let mut parts = tokens.into_parts();
+    let parts = tokens.into_parts();
     let words = reader::words(&parts.text, &parts.tokens);
-    let tree = tree::parse(&parts, &words, &mut diags);
-    // Only the words are borrowed from here on; the token list is the largest part.
-    parts.tokens = Vec::new();
-    parts.lines = Vec::new();
-    let config = build::build(&tree, &mut diags);
+    // Each top-level block is built as soon as it closes, and its statements dropped. The
+    // messages still come in the order of the steps (reader, tree, model): sorting by line
+    // keeps the order of messages about one line.
+    let mut tree_diags = diag::Diagnostics::default();
+    let mut builder = build::Builder::new();
+    tree::parse_each(&parts, &words, &mut tree_diags, |n| builder.top(&n));
+    drop(parts.tokens);
+    drop(parts.lines);
+    let (config, build_diags) = builder.finish();
+    diags.append(tree_diags);
+    diags.append(build_diags);
     let has_errors = diags.has_errors();
     let diagnostics = in_reading_order(diags.into_vec());
     if has_errors {

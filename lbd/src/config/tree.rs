@@ -36,6 +36,18 @@ struct Open<'a> {
 /// of exactly their number: growing a vector per block would leave most of them at
 /// several times the size they need.
 pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) -> Vec<Node<'a>> {
+    let mut root = Vec::new();
+    parse_each(tokens, words, diags, |n| root.push(n));
+    root
+}
+
+/// [`parse`], handing each top-level statement to `top` as soon as it is complete.
+pub fn parse_each<'a>(
+    tokens: &Parts,
+    words: &'a [&'a str],
+    diags: &mut Diagnostics,
+    mut top: impl FnMut(Node<'a>),
+) {
     let toks = &tokens.tokens;
     let lines = &tokens.lines;
     let at_of = |i: usize| lines.get(toks[i].line as usize);
@@ -58,7 +70,7 @@ pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) 
                     continue;
                 }
                 match stack.pop() {
-                    Some(open) => close(&mut done, open),
+                    Some(open) => close(&mut done, open, stack.is_empty(), &mut top),
                     None => diags.error(at, "'}' does not close any block"),
                 }
             }
@@ -90,6 +102,8 @@ pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) 
                 if i < toks.len() && toks[i].kind == TokenKind::Open {
                     i += 1;
                     push_block(&mut stack, done.len(), &mut overflow, node, diags);
+                } else if overflow == 0 && stack.is_empty() {
+                    top(node);
                 } else if overflow == 0 {
                     done.push(node);
                 }
@@ -105,14 +119,23 @@ pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) 
                 open.node.keyword
             ),
         );
-        close(&mut done, open);
+        close(&mut done, open, stack.is_empty(), &mut top);
     }
-    done
 }
 
-fn close<'a>(done: &mut Vec<Node<'a>>, mut open: Open<'a>) {
+/// Ends `open`'s block: its statement goes to `top` when it is a top-level one.
+fn close<'a>(
+    done: &mut Vec<Node<'a>>,
+    mut open: Open<'a>,
+    is_top: bool,
+    top: &mut impl FnMut(Node<'a>),
+) {
     open.node.block = Some(done.drain(open.first..).collect());
-    done.push(open.node);
+    if is_top {
+        top(open.node);
+    } else {
+        done.push(open.node);
+    }
 }
 
 fn push_block<'a>(

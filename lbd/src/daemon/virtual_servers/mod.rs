@@ -279,7 +279,7 @@ impl VirtualServers {
         let applying = Instant::now();
         self.apply(r.update, scripts, metrics);
         tracing::info!(
-            "Reload of the virtual servers: diff {:.1} ms, apply {:.1} ms ({requests} IPVS request(s); checkers: {} kept, {} started, {} stopped)",
+            "Reload of the virtual servers: diff {:.1} ms, apply {:.1} ms; IPVS requests: {requests}; checkers kept {}, started {}, stopped {}",
             ms(diffed),
             ms(applying.elapsed()),
             checkers.0,
