@@ -60,7 +60,16 @@ pub struct Tokens {
     pub tokens: Vec<Token>,
     /// Where each logical line comes from (several lines may share one place: a
     /// substituted multi-line parameter).
-    pub lines: Vec<Location>,
+    pub lines: Vec<LineAt>,
+    /// The files [`LineAt::file`] indexes.
+    pub files: Vec<Arc<Path>>,
+}
+
+/// A [`Location`] in 8 bytes rather than 24: there is one per logical line.
+#[derive(Debug, Clone, Copy)]
+pub struct LineAt {
+    pub file: u32,
+    pub line: u32,
 }
 
 /// [`Tokens`] taken apart, so that the tree can borrow the words while the token list,
@@ -68,7 +77,17 @@ pub struct Tokens {
 pub struct Parts {
     pub text: String,
     pub tokens: Vec<Token>,
-    pub lines: Vec<Location>,
+    pub lines: Vec<LineAt>,
+    pub files: Vec<Arc<Path>>,
+}
+
+impl Parts {
+    /// Where logical line `line` comes from.
+    pub fn location(&self, line: u32) -> Option<Location> {
+        let at = self.lines.get(line as usize)?;
+        let file = self.files.get(at.file as usize)?;
+        Some(Location::new(file.clone(), at.line))
+    }
 }
 
 /// The text of every token of `tokens`, in order (`text` is [`Parts::text`]).
@@ -91,6 +110,7 @@ impl Tokens {
             text: self.text,
             tokens: self.tokens,
             lines: self.lines,
+            files: self.files,
         }
     }
 
@@ -162,6 +182,8 @@ fn host_config_id() -> Option<String> {
 impl Reader<'_> {
     fn read_file(&mut self, path: &Path, text: &[u8], depth: usize) {
         let file: Arc<Path> = Arc::from(path);
+        let file_index = u32::try_from(self.out.files.len()).unwrap_or(u32::MAX);
+        self.out.files.push(file.clone());
         let text = String::from_utf8_lossy(text);
         // Editors on other systems may save a byte-order mark; it is not part of a keyword.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -229,7 +251,7 @@ impl Reader<'_> {
                     "a trailing '\\' continues only $NAME= definitions (as in keepalived); here it is kept as a character",
                 );
             }
-            self.expand_and_push(&at, body);
+            self.expand_and_push(&at, file_index, body);
         }
     }
 
@@ -248,7 +270,7 @@ impl Reader<'_> {
         (matches != negate).then(|| body.trim())
     }
 
-    fn expand_and_push(&mut self, at: &Location, body: &str) {
+    fn expand_and_push(&mut self, at: &Location, file: u32, body: &str) {
         // Most lines have nothing to substitute: they are tokenized where they lie.
         let mut text = Cow::Borrowed(body);
         for round in 0.. {
@@ -300,7 +322,10 @@ impl Reader<'_> {
             }
             let line = u32::try_from(self.out.lines.len()).unwrap_or(u32::MAX);
             if tokenize(piece, at, line, &mut self.out, self.diags) {
-                self.out.lines.push(at.clone());
+                self.out.lines.push(LineAt {
+                    file,
+                    line: at.line,
+                });
             }
         }
     }

@@ -49,8 +49,7 @@ pub fn parse_each<'a>(
     mut top: impl FnMut(Node<'a>),
 ) {
     let toks = &tokens.tokens;
-    let lines = &tokens.lines;
-    let at_of = |i: usize| lines.get(toks[i].line as usize);
+    let at_of = |i: usize| tokens.location(toks[i].line);
     let mut done: Vec<Node<'a>> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     // Depth beyond MAX_DEPTH: only counted, so braces still balance.
@@ -71,16 +70,16 @@ pub fn parse_each<'a>(
                 }
                 match stack.pop() {
                     Some(open) => close(&mut done, open, stack.is_empty(), &mut top),
-                    None => diags.error(at, "'}' does not close any block"),
+                    None => diags.error(&at, "'}' does not close any block"),
                 }
             }
             TokenKind::Open => {
                 i += 1;
-                diags.error(at, "'{' without a keyword before it");
+                diags.error(&at, "'{' without a keyword before it");
                 let node = Node {
                     keyword: "{",
                     args: &[],
-                    at: at.clone(),
+                    at,
                     block: None,
                 };
                 push_block(&mut stack, done.len(), &mut overflow, node, diags);
@@ -96,7 +95,7 @@ pub fn parse_each<'a>(
                 let node = Node {
                     keyword,
                     args: &words[first_arg..i],
-                    at: at.clone(),
+                    at,
                     block: None,
                 };
                 if i < toks.len() && toks[i].kind == TokenKind::Open {

@@ -211,8 +211,7 @@ impl VirtualServers {
         };
         let old_lvs = std::mem::replace(&mut self.lvs, r.lvs);
         let inhibit = |l: &Lvs, c: &CheckerRef| {
-            l.specs()
-                .nth(c.vs as usize)
+            l.spec(c.vs as usize)
                 .and_then(|v| v.real_servers.get(c.rs as usize))
                 .map(|rs| rs.inhibit)
         };
@@ -433,7 +432,7 @@ impl VirtualServers {
     /// Subscribes `r` to its check (shared with an identical one already running).
     fn add_check(&mut self, r: CheckerRef, now: Instant, metrics: &mut Metrics) -> Option<CheckId> {
         let (vs, rs) = (r.vs as usize, r.rs as usize);
-        let spec = self.lvs.specs().nth(vs)?;
+        let spec = self.lvs.spec(vs)?;
         let rs_spec = spec.real_servers.get(rs)?;
         let checker = rs_spec.checkers.get(usize::from(r.checker))?;
         let (delay_loop, virtualhost) = self.defaults.get(vs)?;
