@@ -184,7 +184,12 @@ impl Reader<'_> {
         let file: Arc<Path> = Arc::from(path);
         let file_index = u32::try_from(self.out.files.len()).unwrap_or(u32::MAX);
         self.out.files.push(file.clone());
-        let text = String::from_utf8_lossy(text);
+        // Valid UTF-8 (the usual case) is checked word-at-a-time; only invalid input goes
+        // through the slower replacing decoder.
+        let text = match std::str::from_utf8(text) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(text),
+        };
         // Editors on other systems may save a byte-order mark; it is not part of a keyword.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         // The words of a file are at most its bytes: one allocation instead of doublings.
