@@ -100,6 +100,11 @@ impl Diagnostics {
         self.list.iter().any(Diagnostic::is_error)
     }
 
+    /// Adds `other`'s after these, in their order.
+    pub fn append(&mut self, other: Diagnostics) {
+        self.list.extend(other.list);
+    }
+
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.list
     }

@@ -57,33 +57,45 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErr
         source,
     })?;
     let mut diags = diag::Diagnostics::default();
-    let lines = reader::read_root(
+    let tokens = reader::read_root(
         path,
         &text,
         reader::Includes::Follow,
         options.config_id.as_deref(),
         &mut diags,
     );
-    finish(lines, diags)
+    drop(text);
+    finish(tokens, diags)
 }
 
 /// Parses an in-memory configuration named `name` (for tests and fuzzing).
 /// `include` lines are reported and not followed, so no file is ever read.
 pub fn load_str(name: &str, text: &str) -> Result<Loaded, ConfigError> {
     let mut diags = diag::Diagnostics::default();
-    let lines = reader::read_root(
+    let tokens = reader::read_root(
         Path::new(name),
         text.as_bytes(),
         reader::Includes::Refuse,
         None,
         &mut diags,
     );
-    finish(lines, diags)
+    finish(tokens, diags)
 }
 
-fn finish(lines: Vec<reader::Line>, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
-    let tree = tree::parse(&lines, &mut diags);
-    let config = build::build(&tree, &mut diags);
+fn finish(tokens: reader::Tokens, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
+    let parts = tokens.into_parts();
+    let words = reader::words(&parts.text, &parts.tokens);
+    // Each top-level block is built as soon as it closes, and its statements dropped. The
+    // messages still come in the order of the steps (reader, tree, model): sorting by line
+    // keeps the order of messages about one line.
+    let mut tree_diags = diag::Diagnostics::default();
+    let mut builder = build::Builder::new();
+    tree::parse_each(&parts, &words, &mut tree_diags, |n| builder.top(&n));
+    drop(parts.tokens);
+    drop(parts.lines);
+    let (config, build_diags) = builder.finish();
+    diags.append(tree_diags);
+    diags.append(build_diags);
     let has_errors = diags.has_errors();
     let diagnostics = in_reading_order(diags.into_vec());
     if has_errors {

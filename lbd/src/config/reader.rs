@@ -4,6 +4,7 @@
 //! with a trailing `\`), `${NAME}` / `$NAME` substitution, quoted strings, and `{` `}` split
 //! off as tokens of their own.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,9 @@ const MAX_SUBSTITUTION_ROUNDS: usize = 32;
 const MAX_EXPANDED_LINE: usize = 64 * 1024;
 /// Guard against many lines each expanding a large parameter.
 const MAX_EXPANDED_TOTAL: usize = 16 * 1024 * 1024;
+/// Token texts are addressed with `u32` offsets (half the memory of `usize` ones); a
+/// configuration this large is not one.
+const MAX_TOKEN_TEXT: usize = u32::MAX as usize;
 /// Guard against `{a,b}{a,b}{a,b}...` in include patterns.
 const MAX_BRACE_ALTERNATIVES: usize = 1024;
 
@@ -30,24 +34,101 @@ pub enum Includes {
     Refuse,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Word,
     Open,
     Close,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One token: its text is `Tokens::text[start..end]`.
+#[derive(Debug, Clone, Copy)]
 pub struct Token {
     pub kind: TokenKind,
-    pub text: String,
+    start: u32,
+    end: u32,
+    /// Index of its logical line in [`Tokens::lines`].
+    pub line: u32,
 }
 
-/// One logical line: its tokens and where it comes from.
-#[derive(Debug, Clone)]
-pub struct Line {
-    pub at: Location,
+/// Every token of the configuration, in order. The texts share one buffer rather than a
+/// `String` each: a large configuration has hundreds of thousands of tokens, and one
+/// allocation per token dominated the time and the memory of loading it.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub text: String,
     pub tokens: Vec<Token>,
+    /// Where each logical line comes from (several lines may share one place: a
+    /// substituted multi-line parameter).
+    pub lines: Vec<LineAt>,
+    /// The files [`LineAt::file`] indexes.
+    pub files: Vec<Arc<Path>>,
+}
+
+/// A [`Location`] in 8 bytes rather than 24: there is one per logical line.
+#[derive(Debug, Clone, Copy)]
+pub struct LineAt {
+    pub file: u32,
+    pub line: u32,
+}
+
+/// [`Tokens`] taken apart, so that the tree can borrow the words while the token list,
+/// no longer needed once the tree is built, is dropped before the model is.
+pub struct Parts {
+    pub text: String,
+    pub tokens: Vec<Token>,
+    pub lines: Vec<LineAt>,
+    pub files: Vec<Arc<Path>>,
+}
+
+impl Parts {
+    /// Where logical line `line` comes from.
+    pub fn location(&self, line: u32) -> Option<Location> {
+        let at = self.lines.get(line as usize)?;
+        let file = self.files.get(at.file as usize)?;
+        Some(Location::new(file.clone(), at.line))
+    }
+}
+
+/// The text of every token of `tokens`, in order (`text` is [`Parts::text`]).
+pub fn words<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
+    tokens.iter().map(|t| text_of(text, t)).collect()
+}
+
+fn text_of<'t>(text: &'t str, t: &Token) -> &'t str {
+    text.get(t.start as usize..t.end as usize)
+        .unwrap_or_default()
+}
+
+impl Tokens {
+    pub fn text_of(&self, t: &Token) -> &str {
+        text_of(&self.text, t)
+    }
+
+    pub fn into_parts(self) -> Parts {
+        Parts {
+            text: self.text,
+            tokens: self.tokens,
+            lines: self.lines,
+            files: self.files,
+        }
+    }
+
+    /// The logical lines as lists of words (for tests and debugging).
+    pub fn line_words(&self) -> Vec<Vec<&str>> {
+        let mut out: Vec<Vec<&str>> = Vec::new();
+        let mut last: Option<u32> = None;
+        for t in &self.tokens {
+            if last != Some(t.line) {
+                out.push(Vec::new());
+                last = Some(t.line);
+            }
+            if let Some(l) = out.last_mut() {
+                l.push(self.text_of(t));
+            }
+        }
+        out
+    }
 }
 
 /// Parameter values: multi-line definitions hold several lines.
@@ -57,7 +138,7 @@ struct Reader<'a> {
     includes: Includes,
     config_id: Option<String>,
     params: Params,
-    out: Vec<Line>,
+    out: Tokens,
     /// Bytes produced by substitution so far, against [`MAX_EXPANDED_TOTAL`].
     expanded: usize,
     /// Set when reading cannot sensibly go on (runaway expansion): the rest is skipped.
@@ -73,12 +154,12 @@ pub fn read_root(
     includes: Includes,
     config_id: Option<&str>,
     diags: &mut Diagnostics,
-) -> Vec<Line> {
+) -> Tokens {
     let mut r = Reader {
         includes,
         config_id: config_id.map(str::to_string).or_else(host_config_id),
         params: Params::new(),
-        out: Vec::new(),
+        out: Tokens::default(),
         expanded: 0,
         aborted: false,
         diags,
@@ -86,7 +167,7 @@ pub fn read_root(
     r.read_file(path, text, 0);
     if r.aborted {
         // What was read is cut at an arbitrary point: parsing it would only add noise.
-        return Vec::new();
+        return Tokens::default();
     }
     r.out
 }
@@ -101,21 +182,33 @@ fn host_config_id() -> Option<String> {
 impl Reader<'_> {
     fn read_file(&mut self, path: &Path, text: &[u8], depth: usize) {
         let file: Arc<Path> = Arc::from(path);
-        let text = String::from_utf8_lossy(text);
+        let file_index = u32::try_from(self.out.files.len()).unwrap_or(u32::MAX);
+        self.out.files.push(file.clone());
+        // Valid UTF-8 (the usual case) is checked word-at-a-time; only invalid input goes
+        // through the slower replacing decoder.
+        let text = match std::str::from_utf8(text) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(text),
+        };
         // Editors on other systems may save a byte-order mark; it is not part of a keyword.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        // The words of a file are at most its bytes: one allocation instead of doublings.
+        self.out.text.reserve(text.len());
+        // About one token per 8 bytes in a typical file; capacity not used is never touched,
+        // so a generous guess costs address space, not memory.
+        self.out.tokens.reserve(text.len() / 4);
         let mut raw = text.split('\n').enumerate().peekable();
         while let Some((idx, line)) = raw.next() {
             if self.aborted {
                 return;
             }
-            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-            let at = Location::new(file.clone(), lineno);
             let line = strip_comment(line.strip_suffix('\r').unwrap_or(line));
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
             }
+            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            let at = Location::new(file.clone(), lineno);
             // keepalived recognises `include` before conditions and substitution.
             if let Some(pattern) = include_target(trimmed) {
                 self.include(&at, path, pattern, depth);
@@ -163,7 +256,7 @@ impl Reader<'_> {
                     "a trailing '\\' continues only $NAME= definitions (as in keepalived); here it is kept as a character",
                 );
             }
-            self.expand_and_push(&at, body);
+            self.expand_and_push(&at, file_index, body);
         }
     }
 
@@ -182,8 +275,9 @@ impl Reader<'_> {
         (matches != negate).then(|| body.trim())
     }
 
-    fn expand_and_push(&mut self, at: &Location, body: &str) {
-        let mut text = body.to_string();
+    fn expand_and_push(&mut self, at: &Location, file: u32, body: &str) {
+        // Most lines have nothing to substitute: they are tokenized where they lie.
+        let mut text = Cow::Borrowed(body);
         for round in 0.. {
             if round == MAX_SUBSTITUTION_ROUNDS || text.len() > MAX_EXPANDED_LINE {
                 self.diags.error(
@@ -194,7 +288,7 @@ impl Reader<'_> {
                 return;
             }
             match substitute(&text, &self.params) {
-                Some(next) => text = next,
+                Some(next) => text = Cow::Owned(next),
                 None => break,
             }
         }
@@ -209,7 +303,12 @@ impl Reader<'_> {
                 return;
             }
         }
-        for piece in text.split('\n') {
+        // Only a substituted multi-line parameter has line breaks.
+        let pieces: &mut dyn Iterator<Item = &str> = match &text {
+            Cow::Borrowed(line) => &mut std::iter::once(*line),
+            Cow::Owned(t) => &mut t.split('\n'),
+        };
+        for piece in pieces {
             let piece = piece.trim();
             if piece.is_empty() {
                 continue;
@@ -218,11 +317,19 @@ impl Reader<'_> {
             let Some(piece) = self.condition(piece) else {
                 continue;
             };
-            let tokens = tokenize(piece, at, self.diags);
-            if !tokens.is_empty() {
-                self.out.push(Line {
-                    at: at.clone(),
-                    tokens,
+            if self.out.text.len().saturating_add(piece.len()) > MAX_TOKEN_TEXT {
+                self.diags.error(
+                    at,
+                    format!("the configuration is larger than {MAX_TOKEN_TEXT} bytes"),
+                );
+                self.aborted = true;
+                return;
+            }
+            let line = u32::try_from(self.out.lines.len()).unwrap_or(u32::MAX);
+            if tokenize(piece, at, line, &mut self.out, self.diags) {
+                self.out.lines.push(LineAt {
+                    file,
+                    line: at.line,
                 });
             }
         }
@@ -274,6 +381,9 @@ impl Reader<'_> {
 
 /// `include FILE` and its keepalived variants (`includer`, `includem`, ...).
 fn include_target(line: &str) -> Option<&str> {
+    if !line.starts_with("include") {
+        return None;
+    }
     let (word, rest) = line.split_once(char::is_whitespace)?;
     let variants = [
         "include", "includer", "includem", "includew", "includeb", "includea",
@@ -356,89 +466,148 @@ fn substitute(text: &str, params: &Params) -> Option<String> {
     changed.then_some(out)
 }
 
-/// Cuts the line at the first `!` or `#` outside quotes.
+/// Cuts the line at the first `!` or `#` outside quotes. Byte-wise: every character it
+/// looks for is ASCII, and no byte of a multi-byte UTF-8 character is.
 fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'!' | b'#')) {
+        return line;
+    }
     let mut quote = None;
     let mut escaped = false;
-    for (i, c) in line.char_indices() {
+    for (i, &c) in bytes.iter().enumerate() {
         if escaped {
             escaped = false;
             continue;
         }
         match (quote, c) {
-            (Some(_), '\\') => escaped = true,
+            (Some(_), b'\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '!' | '#') => return &line[..i],
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'!' | b'#') => return &line[..i],
             _ => {}
         }
     }
     line
 }
 
-/// Splits a line into words and braces. Quotes (`"` or `'`) keep spaces and braces inside a
-/// word and are removed; escapes inside quotes follow keepalived (`\n`, `\t`, `\\`, ...).
-fn tokenize(line: &str, at: &Location, diags: &mut Diagnostics) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars().peekable();
-    let flush = |word: &mut String, in_word: &mut bool, tokens: &mut Vec<Token>| {
-        if *in_word {
-            tokens.push(Token {
+/// `char::is_whitespace` for an ASCII byte (it includes the vertical tab, which
+/// `u8::is_ascii_whitespace` does not).
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// Splits a line into words and braces, appended to `out` as line number `line`; `false`
+/// when the line has no token. Quotes (`"` or `'`) keep spaces and braces inside a word and
+/// are removed; escapes inside quotes follow keepalived (`\n`, `\t`, `\\`, ...).
+///
+/// Runs of plain ASCII are copied as slices; only quotes and non-ASCII characters are
+/// looked at one character at a time.
+fn tokenize(
+    line_text: &str,
+    at: &Location,
+    line: u32,
+    out: &mut Tokens,
+    diags: &mut Diagnostics,
+) -> bool {
+    let first = out.tokens.len();
+    // Offsets fit: the caller checked that this line does not take the text past
+    // MAX_TOKEN_TEXT (escapes only shorten a line).
+    let offset = |text: &String| text.len() as u32;
+    // Start of the word being read, in `out.text`.
+    let mut word: Option<u32> = None;
+    let flush = |word: &mut Option<u32>, out: &mut Tokens| {
+        if let Some(start) = word.take() {
+            out.tokens.push(Token {
                 kind: TokenKind::Word,
-                text: std::mem::take(word),
+                start,
+                end: offset(&out.text),
+                line,
             });
-            *in_word = false;
         }
     };
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => flush(&mut word, &mut in_word, &mut tokens),
-            '{' | '}' => {
-                flush(&mut word, &mut in_word, &mut tokens);
-                tokens.push(Token {
-                    kind: if c == '{' {
+    let bytes = line_text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b if ascii_space(b) => {
+                flush(&mut word, out);
+                i += 1;
+            }
+            b'{' | b'}' => {
+                flush(&mut word, out);
+                let start = offset(&out.text);
+                out.text.push(char::from(b));
+                out.tokens.push(Token {
+                    kind: if b == b'{' {
                         TokenKind::Open
                     } else {
                         TokenKind::Close
                     },
-                    text: c.to_string(),
+                    start,
+                    end: offset(&out.text),
+                    line,
                 });
+                i += 1;
             }
-            '"' | '\'' => {
-                in_word = true;
+            b'"' | b'\'' => {
+                word.get_or_insert(offset(&out.text));
+                let q = char::from(b);
+                let mut chars = line_text[i + 1..].chars();
                 let mut closed = false;
-                while let Some(q) = chars.next() {
-                    if q == c {
+                while let Some(c) = chars.next() {
+                    if c == q {
                         closed = true;
                         break;
                     }
-                    if q == '\\' {
-                        unescape(&mut chars, &mut word);
+                    if c == '\\' {
+                        unescape(&mut chars, &mut out.text);
                     } else {
-                        word.push(q);
+                        out.text.push(c);
                     }
                 }
                 if !closed {
                     diags.warn(
                         at,
-                        format!("unterminated {c}quoted string{c}: closed at the end of the line"),
+                        format!("unterminated {q}quoted string{q}: closed at the end of the line"),
                     );
                 }
+                i = bytes.len() - chars.as_str().len();
             }
-            c => {
-                in_word = true;
-                word.push(c);
+            b if b.is_ascii() => {
+                word.get_or_insert(offset(&out.text));
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&c| {
+                        !c.is_ascii() || ascii_space(c) || matches!(c, b'{' | b'}' | b'"' | b'\'')
+                    })
+                    .map_or(bytes.len(), |n| i + n);
+                out.text.push_str(&line_text[i..end]);
+                i = end;
+            }
+            _ => {
+                // The start of a multi-byte character: `i` is on a character boundary.
+                let Some(c) = line_text[i..].chars().next() else {
+                    break;
+                };
+                if c.is_whitespace() {
+                    flush(&mut word, out);
+                } else {
+                    word.get_or_insert(offset(&out.text));
+                    out.text.push(c);
+                }
+                i += c.len_utf8();
             }
         }
     }
-    flush(&mut word, &mut in_word, &mut tokens);
-    tokens
+    flush(&mut word, out);
+    out.tokens.len() > first
 }
 
 /// Handles the character(s) after a `\` inside quotes.
-fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+fn unescape(chars: &mut std::str::Chars<'_>, out: &mut String) {
+    let peek = |chars: &std::str::Chars<'_>| chars.clone().next();
     let Some(c) = chars.next() else {
         out.push('\\');
         return;
@@ -462,7 +631,7 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut Stri
         'x' => {
             let mut value: u32 = 0;
             let mut digits = 0;
-            while let Some(d) = chars.peek().and_then(|d| d.to_digit(16)) {
+            while let Some(d) = peek(chars).and_then(|d| d.to_digit(16)) {
                 value = (value << 4 | d) & 0xff;
                 digits += 1;
                 chars.next();
@@ -476,7 +645,7 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut Stri
         '0'..='7' => {
             let mut value = c.to_digit(8).unwrap_or(0);
             for _ in 0..2 {
-                match chars.peek().and_then(|d| d.to_digit(8)) {
+                match peek(chars).and_then(|d| d.to_digit(8)) {
                     Some(d) => {
                         value = value * 8 + d;
                         chars.next();
@@ -673,8 +842,9 @@ mod tests {
             None,
             &mut d,
         )
+        .line_words()
         .into_iter()
-        .map(|l| l.tokens.into_iter().map(|t| t.text).collect())
+        .map(|l| l.into_iter().map(str::to_string).collect())
         .collect()
     }
 
@@ -724,7 +894,7 @@ mod tests {
             None,
             &mut d,
         );
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.lines.len(), 2);
         assert_eq!(d.into_vec().len(), 1);
     }
 
@@ -748,7 +918,7 @@ mod tests {
             includes: Includes::Refuse,
             config_id: Some("main".into()),
             params: Params::new(),
-            out: Vec::new(),
+            out: Tokens::default(),
             expanded: 0,
             aborted: false,
             diags: &mut d,
@@ -758,7 +928,7 @@ mod tests {
             b"@main a\n@backup b\n@^main c\n@^x d\n$C=@main\n$C e\n",
             0,
         );
-        let got: Vec<_> = r.out.iter().map(|l| l.tokens[0].text.clone()).collect();
+        let got: Vec<_> = r.out.line_words().iter().map(|l| l[0]).collect();
         assert_eq!(got, vec!["a", "d", "e"]);
     }
 

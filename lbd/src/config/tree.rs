@@ -6,43 +6,62 @@
 //! recursion and its depth is capped, so no input can exhaust the stack.
 
 use super::diag::{Diagnostics, Location};
-use super::reader::{Line, TokenKind};
+use super::reader::{Parts, TokenKind};
 
 /// Blocks nested deeper than this are reported and dropped (keepalived's deepest real
 /// nesting is 5: virtual_server / real_server / SMTP_CHECK / host).
 pub const MAX_DEPTH: usize = 16;
 
+/// A statement. Its words borrow the reader's buffer (see [`super::reader::Tokens`]): the tree of a large
+/// configuration holds no string of its own.
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub keyword: String,
-    pub args: Vec<String>,
+pub struct Node<'a> {
+    pub keyword: &'a str,
+    pub args: &'a [&'a str],
     pub at: Location,
     /// `Some` when a `{ }` block followed the statement.
-    pub block: Option<Vec<Node>>,
+    pub block: Option<Vec<Node<'a>>>,
 }
 
-struct Open {
-    node: Node,
-    children: Vec<Node>,
+struct Open<'a> {
+    node: Node<'a>,
+    /// Where its children start in the list of finished statements.
+    first: usize,
 }
 
-/// Builds the statement tree, reporting unbalanced braces.
-pub fn parse(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
-    // Flatten into (line index, token index) so a `{` on the next line can be seen.
-    let toks: Vec<(usize, usize)> = lines
-        .iter()
-        .enumerate()
-        .flat_map(|(li, l)| (0..l.tokens.len()).map(move |ti| (li, ti)))
-        .collect();
-    let tok = |i: usize| &lines[toks[i].0].tokens[toks[i].1];
+/// Builds the statement tree, reporting unbalanced braces. `words` is [`super::reader::words`]:
+/// a statement's arguments are a slice of it.
+///
+/// Finished statements wait in one list until their block closes, then move into a vector
+/// of exactly their number: growing a vector per block would leave most of them at
+/// several times the size they need.
+pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) -> Vec<Node<'a>> {
     let mut root = Vec::new();
+    parse_each(tokens, words, diags, |n| root.push(n));
+    root
+}
+
+/// [`parse`], handing each top-level statement to `top` as soon as it is complete.
+pub fn parse_each<'a>(
+    tokens: &Parts,
+    words: &'a [&'a str],
+    diags: &mut Diagnostics,
+    mut top: impl FnMut(Node<'a>),
+) {
+    let toks = &tokens.tokens;
+    let at_of = |i: usize| tokens.location(toks[i].line);
+    let mut done: Vec<Node<'a>> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     // Depth beyond MAX_DEPTH: only counted, so braces still balance.
     let mut overflow = 0usize;
     let mut i = 0;
     while i < toks.len() {
-        let at = &lines[toks[i].0].at;
-        match tok(i).kind {
+        let Some(at) = at_of(i) else {
+            // Every token's line is recorded by the reader; nothing to attach it to otherwise.
+            i += 1;
+            continue;
+        };
+        match toks[i].kind {
             TokenKind::Close => {
                 i += 1;
                 if overflow > 0 {
@@ -50,54 +69,48 @@ pub fn parse(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                     continue;
                 }
                 match stack.pop() {
-                    Some(mut open) => {
-                        open.node.block = Some(open.children);
-                        attach(&mut stack, &mut root, open.node);
-                    }
-                    None => diags.error(at, "'}' does not close any block"),
+                    Some(open) => close(&mut done, open, stack.is_empty(), &mut top),
+                    None => diags.error(&at, "'}' does not close any block"),
                 }
             }
             TokenKind::Open => {
                 i += 1;
-                diags.error(at, "'{' without a keyword before it");
-                push_block(
-                    &mut stack,
-                    &mut overflow,
-                    Node {
-                        keyword: "{".into(),
-                        args: Vec::new(),
-                        at: at.clone(),
-                        block: None,
-                    },
-                    diags,
-                );
+                diags.error(&at, "'{' without a keyword before it");
+                let node = Node {
+                    keyword: "{",
+                    args: &[],
+                    at,
+                    block: None,
+                };
+                push_block(&mut stack, done.len(), &mut overflow, node, diags);
             }
             TokenKind::Word => {
-                let line = toks[i].0;
-                let keyword = tok(i).text.clone();
+                let line = toks[i].line;
+                let keyword = words[i];
                 i += 1;
-                let mut args = Vec::new();
-                while i < toks.len() && toks[i].0 == line && tok(i).kind == TokenKind::Word {
-                    args.push(tok(i).text.clone());
+                let first_arg = i;
+                while i < toks.len() && toks[i].line == line && toks[i].kind == TokenKind::Word {
                     i += 1;
                 }
                 let node = Node {
                     keyword,
-                    args,
-                    at: at.clone(),
+                    args: &words[first_arg..i],
+                    at,
                     block: None,
                 };
-                if i < toks.len() && tok(i).kind == TokenKind::Open {
+                if i < toks.len() && toks[i].kind == TokenKind::Open {
                     i += 1;
-                    push_block(&mut stack, &mut overflow, node, diags);
+                    push_block(&mut stack, done.len(), &mut overflow, node, diags);
+                } else if overflow == 0 && stack.is_empty() {
+                    top(node);
                 } else if overflow == 0 {
-                    attach(&mut stack, &mut root, node);
+                    done.push(node);
                 }
             }
         }
     }
     // Close what the end of input left open, innermost first, naming where each opened.
-    while let Some(mut open) = stack.pop() {
+    while let Some(open) = stack.pop() {
         diags.error(
             &open.node.at,
             format!(
@@ -105,13 +118,32 @@ pub fn parse(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                 open.node.keyword
             ),
         );
-        open.node.block = Some(open.children);
-        attach(&mut stack, &mut root, open.node);
+        close(&mut done, open, stack.is_empty(), &mut top);
     }
-    root
 }
 
-fn push_block(stack: &mut Vec<Open>, overflow: &mut usize, node: Node, diags: &mut Diagnostics) {
+/// Ends `open`'s block: its statement goes to `top` when it is a top-level one.
+fn close<'a>(
+    done: &mut Vec<Node<'a>>,
+    mut open: Open<'a>,
+    is_top: bool,
+    top: &mut impl FnMut(Node<'a>),
+) {
+    open.node.block = Some(done.drain(open.first..).collect());
+    if is_top {
+        top(open.node);
+    } else {
+        done.push(open.node);
+    }
+}
+
+fn push_block<'a>(
+    stack: &mut Vec<Open<'a>>,
+    first: usize,
+    overflow: &mut usize,
+    node: Node<'a>,
+    diags: &mut Diagnostics,
+) {
     if *overflow > 0 || stack.len() >= MAX_DEPTH {
         if *overflow == 0 {
             diags.error(
@@ -122,35 +154,29 @@ fn push_block(stack: &mut Vec<Open>, overflow: &mut usize, node: Node, diags: &m
         *overflow += 1;
         return;
     }
-    stack.push(Open {
-        node,
-        children: Vec::new(),
-    });
-}
-
-fn attach(stack: &mut [Open], root: &mut Vec<Node>, node: Node) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(node),
-        None => root.push(node),
-    }
+    stack.push(Open { node, first });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::reader::{read_root, Includes};
+    use crate::config::reader::{read_root, words, Includes};
     use std::path::Path;
 
-    fn tree(text: &str) -> (Vec<Node>, Vec<String>) {
+    fn tree(text: &str) -> (Vec<Node<'static>>, Vec<String>) {
         let mut d = Diagnostics::default();
-        let lines = read_root(
+        let tokens = read_root(
             Path::new("t.conf"),
             text.as_bytes(),
             Includes::Refuse,
             None,
             &mut d,
         );
-        let nodes = parse(&lines, &mut d);
+        // The nodes borrow the tokens; a test may keep them.
+        let tokens: &'static Parts = Box::leak(Box::new(tokens.into_parts()));
+        let words: &'static [&'static str] =
+            Box::leak(words(&tokens.text, &tokens.tokens).into_boxed_slice());
+        let nodes = parse(tokens, words, &mut d);
         (nodes, d.into_vec().iter().map(|d| d.to_string()).collect())
     }
 

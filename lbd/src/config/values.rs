@@ -10,12 +10,22 @@ use super::model::{ScriptUser, TrackWeight};
 use super::tree::Node;
 
 /// The statement's first argument, or an error naming what was expected.
-pub fn arg<'n>(d: &mut Diagnostics, n: &'n Node, expected: &str) -> Option<&'n str> {
-    let first = n.args.first().map(String::as_str);
+pub fn arg<'n>(d: &mut Diagnostics, n: &Node<'n>, expected: &str) -> Option<&'n str> {
+    arg_else(d, n, || expected.to_string())
+}
+
+/// [`arg`] with the expectation worded only when it is missing: the common case of a
+/// large configuration should not format a message per statement.
+fn arg_else<'n>(
+    d: &mut Diagnostics,
+    n: &Node<'n>,
+    expected: impl FnOnce() -> String,
+) -> Option<&'n str> {
+    let first = n.args.first().copied();
     if first.is_none() {
         d.error(
             &n.at,
-            format!("missing value for {}: expected {expected}", n.keyword),
+            format!("missing value for {}: expected {}", n.keyword, expected()),
         );
     }
     first
@@ -40,8 +50,7 @@ pub fn int<T>(d: &mut Diagnostics, n: &Node, lo: i64, hi: i64) -> Option<T>
 where
     T: TryFrom<i64>,
 {
-    let expected = format!("an integer {lo}..{hi}");
-    let v = arg(d, n, &expected)?;
+    let v = arg_else(d, n, || format!("an integer {lo}..{hi}"))?;
     no_extra(d, n, 1);
     int_value(d, n, v, lo, hi)
 }
@@ -72,7 +81,7 @@ pub fn int_value<T: TryFrom<i64>>(
 
 /// A time in seconds (fractions allowed, microsecond resolution) in `lo..=hi` seconds.
 pub fn timer(d: &mut Diagnostics, n: &Node, lo: f64, hi: f64) -> Option<Duration> {
-    let v = arg(d, n, &format!("a time in seconds {lo}..{hi}"))?;
+    let v = arg_else(d, n, || format!("a time in seconds {lo}..{hi}"))?;
     no_extra(d, n, 1);
     timer_value(v)
         .filter(|t| (lo..=hi).contains(&t.as_secs_f64()))
@@ -203,8 +212,8 @@ pub fn port(d: &mut Diagnostics, n: &Node, v: &str) -> Option<u16> {
 
 /// `weight N [reverse]` inside an argument list (`track_interface { eth0 weight 10 }`).
 /// Returns `Ok(None)` when there is no `weight`.
-pub fn track_weight(d: &mut Diagnostics, n: &Node, args: &[String]) -> Option<Option<TrackWeight>> {
-    let Some(pos) = args.iter().position(|a| a == "weight") else {
+pub fn track_weight(d: &mut Diagnostics, n: &Node, args: &[&str]) -> Option<Option<TrackWeight>> {
+    let Some(pos) = args.iter().position(|a| *a == "weight") else {
         if let Some(extra) = args.first() {
             d.warn(
                 &n.at,
@@ -239,7 +248,7 @@ pub fn track_weight(d: &mut Diagnostics, n: &Node, args: &[String]) -> Option<Op
         );
         return None;
     };
-    let reverse = args.get(pos + 2).is_some_and(|a| a == "reverse");
+    let reverse = args.get(pos + 2).is_some_and(|a| *a == "reverse");
     Some(Some(TrackWeight { weight, reverse }))
 }
 
@@ -249,7 +258,7 @@ pub fn script_user(d: &mut Diagnostics, n: &Node) -> Option<ScriptUser> {
     no_extra(d, n, 2);
     Some(ScriptUser {
         user,
-        group: n.args.get(1).cloned(),
+        group: n.args.get(1).map(|s| s.to_string()),
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::ffi::CString;
 use std::io::{self, Write};
-use std::sync::Once;
+use std::sync::{Mutex, MutexGuard, Once};
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -44,7 +44,7 @@ pub fn init(sink: Sink, detail: bool) {
                 .with_level(false)
                 .with_writer(crate::ops::journal::JournalWriter)
                 .try_init(),
-            Sink::Console => builder.with_writer(io::stderr).try_init(),
+            Sink::Console => builder.with_writer(BufferedStderr).try_init(),
             Sink::Syslog => {
                 openlog();
                 builder
@@ -59,6 +59,78 @@ pub fn init(sink: Sink, detail: bool) {
             eprintln!("lbd: logging already initialised: {e}");
         }
     });
+}
+
+/// Console lines not yet written. Start-up with tens of thousands of checkers logs as many
+/// lines in one go; a `write(2)` each cost more than the work they describe (and far more
+/// under emulation).
+static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Past this many bytes the buffer is written even before the loop sleeps.
+const CONSOLE_BUFFER: usize = 64 * 1024;
+
+/// Writes the buffered console lines. The event loop calls it before it waits, so a line
+/// is never held while the daemon is idle; warnings and errors are written at once anyway
+/// (the process may be about to exit).
+pub fn flush() {
+    write_out(&mut console());
+}
+
+fn console() -> MutexGuard<'static, Vec<u8>> {
+    // A panic while formatting leaves bytes, not a broken invariant.
+    CONSOLE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_out(buf: &mut Vec<u8>) {
+    if !buf.is_empty() {
+        // Nowhere to report a failure to write the log.
+        let _ = io::stderr().write_all(buf);
+        buf.clear();
+    }
+}
+
+/// `-l` without the journal: stderr through [`CONSOLE`].
+#[derive(Debug, Clone, Copy)]
+struct BufferedStderr;
+
+/// One event being formatted, straight into the shared buffer.
+struct ConsoleLine {
+    buf: MutexGuard<'static, Vec<u8>>,
+    urgent: bool,
+}
+
+impl Write for ConsoleLine {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ConsoleLine {
+    fn drop(&mut self) {
+        if self.urgent || self.buf.len() >= CONSOLE_BUFFER {
+            write_out(&mut self.buf);
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for BufferedStderr {
+    type Writer = ConsoleLine;
+    fn make_writer(&'a self) -> ConsoleLine {
+        ConsoleLine {
+            buf: console(),
+            urgent: true,
+        }
+    }
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> ConsoleLine {
+        ConsoleLine {
+            buf: console(),
+            urgent: *meta.level() <= Level::WARN,
+        }
+    }
 }
 
 fn openlog() {

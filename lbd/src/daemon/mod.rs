@@ -71,6 +71,8 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         }
     }
     if !args.dont_fork {
+        // Buffered lines would otherwise go with the parent, or to the child's /dev/null.
+        logging::flush();
         if let Err(e) = daemonize() {
             tracing::error!("cannot go to the background: {e}");
             return ExitCode::FAILURE;
@@ -105,13 +107,15 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         }
         rt.run()
     });
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("fatal: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    logging::flush();
+    code
 }
 
 /// keepalived's `keepalived_script` default for scripts that name no user; its warnings.

@@ -252,7 +252,6 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
             (VsKey::Group(g.clone()), VsName::Group(g.clone()), keys)
         }
     };
-    let vs_name = name.to_string();
 
     let persistence = match vs.persistence_timeout {
         None => None,
@@ -279,7 +278,7 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
                 None => Netmask::host(key.family()),
                 Some(g) => {
                     granularity(g, key.family()).ok_or_else(|| DesiredError::Granularity {
-                        vs: vs_name.clone(),
+                        vs: name.to_string(),
                         granularity: match g {
                             Granularity::Netmask(m) => m.to_string(),
                             Granularity::PrefixLen(p) => p.to_string(),
@@ -304,12 +303,12 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
     };
     let mut real_servers = Vec::with_capacity(vs.real_servers.len());
     for rs in &vs.real_servers {
-        let forward = forward(rs.lb_kind.unwrap_or(vs.lb_kind), &vs_name)?;
+        let forward = forward(rs.lb_kind.unwrap_or(vs.lb_kind), &name)?;
         let fam = Family::of(&rs.addr);
         // IPVS accepts a destination of the other family only through a tunnel.
         if !matches!(forward, Forward::Tunnel(_)) && families.iter().any(|f| *f != fam) {
             return Err(DesiredError::FamilyMismatch {
-                vs: vs_name.clone(),
+                vs: name.to_string(),
                 rs: rs.addr,
             });
         }
@@ -319,7 +318,7 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
         // first, and reloads could not tell them apart.
         if real_servers.iter().any(|r: &RsSpec| r.dest.addr == addr) {
             return Err(DesiredError::DuplicateRealServer {
-                vs: vs_name.clone(),
+                vs: name.to_string(),
                 rs: addr,
             });
         }
@@ -351,7 +350,7 @@ fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
         Some(s) => {
             let addr = SocketAddr::new(s.addr, s.port);
             Some(SorrySpec {
-                dest: Dest::new(addr, forward(vs.lb_kind, &vs_name)?, 1),
+                dest: Dest::new(addr, forward(vs.lb_kind, &name)?, 1),
                 name: trio(s.addr, s.port, protocol),
                 inhibit: vs.sorry_server_inhibit,
             })
@@ -424,7 +423,7 @@ fn granularity(g: Granularity, family: Family) -> Option<Netmask> {
     }
 }
 
-fn forward(kind: LbKind, vs: &str) -> Result<Forward, DesiredError> {
+fn forward(kind: LbKind, vs: &VsName) -> Result<Forward, DesiredError> {
     Ok(match kind {
         LbKind::Nat => Forward::Masq,
         LbKind::Dr => Forward::Route,

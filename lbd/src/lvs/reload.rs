@@ -111,7 +111,7 @@ pub fn reload(old: &Lvs, new_specs: Vec<VsSpec>) -> Result<Reload, StateError> {
     for (ni, nv) in new.vs.iter().enumerate() {
         let same = old_of[ni].is_some_and(|oi| {
             let ov = &old.vs[oi];
-            let same = ov.spec.services == nv.spec.services && ov.dests() == nv.dests();
+            let same = ov.spec.services == nv.spec.services && ov.same_dests(nv);
             unchanged_old[oi] = same;
             same
         });
@@ -170,13 +170,25 @@ fn migrate(
     // Only cloned when a real server is dropped: most reloads drop none.
     let mut old_gone: Option<VsState> = None;
     let mut new_matched = vec![false; nv.rs.len()];
+    // Per real server, reused: thousands of servers should not cost allocations each.
+    let mut used: Vec<bool> = Vec::new();
+    let mut carried: Vec<bool> = Vec::new();
     for (ori, ors) in ov.spec.real_servers.iter().enumerate() {
-        let Some(nri) = nv
+        // Most servers keep their place in the file.
+        let same_place = nv
             .spec
             .real_servers
-            .iter()
-            .position(|r| r.dest.addr == ors.dest.addr)
-        else {
+            .get(ori)
+            .is_some_and(|r| r.dest.addr == ors.dest.addr);
+        let found = if same_place {
+            Some(ori)
+        } else {
+            nv.spec
+                .real_servers
+                .iter()
+                .position(|r| r.dest.addr == ors.dest.addr)
+        };
+        let Some(nri) = found else {
             old_gone
                 .get_or_insert_with(|| ov.clone())
                 .drop_rs(ori, notices);
@@ -189,16 +201,15 @@ fn migrate(
         // Keep what a dynamic checker added on top of the configured weight.
         let delta = i64::from(ost.weight) - i64::from(ors.dest.weight);
         let weight = (i64::from(nspec.dest.weight) + delta).clamp(0, i64::from(WEIGHT_MAX));
-        let (new_checks, alpha): (Vec<&CheckerSpec>, Vec<bool>) = (
-            nspec.checkers.iter().collect(),
-            nspec.checkers.iter().map(|c| c.alpha).collect(),
-        );
+        let new_checks: &[CheckerSpec] = &nspec.checkers;
 
         let nst = &mut nv.rs[nri];
         nst.alive = ost.alive;
         nst.weight = weight as u32;
-        let mut used = vec![false; ors.checkers.len()];
-        let mut carried = vec![false; new_checks.len()];
+        used.clear();
+        used.resize(ors.checkers.len(), false);
+        carried.clear();
+        carried.resize(new_checks.len(), false);
         for (nci, nc) in new_checks.iter().enumerate() {
             let found = ors
                 .checkers
@@ -246,7 +257,7 @@ fn migrate(
         let pessimistic = failing || (!nst.alive && none_run);
         for (nci, c) in nst.checkers.iter_mut().enumerate() {
             if !carried[nci] {
-                c.up = !(pessimistic && alpha[nci]);
+                c.up = !(pessimistic && new_checks[nci].alpha);
             }
         }
         if nst.failed() == 0 && !nst.alive {
@@ -312,6 +323,23 @@ mod tests {
         assert_eq!(r.kept.len(), 2);
         assert!(r.started.is_empty() && r.stopped.is_empty());
         assert!(r.update.notices.is_empty(), "{:?}", r.update.notices);
+    }
+
+    #[test]
+    fn reordered_real_servers_change_nothing() {
+        let old = started(BASE);
+        let swapped = "virtual_server 192.0.2.100 80 {\n lb_algo wrr\n lb_kind DR\n \
+            real_server 192.0.2.11 80 {\n weight 1\n TCP_CHECK {\n connect_timeout 3\n }\n }\n \
+            real_server 192.0.2.10 80 {\n weight 1\n TCP_CHECK {\n connect_timeout 3\n }\n }\n}\n\
+            virtual_server 192.0.2.101 80 {\n real_server 192.0.2.20 80 {\n }\n}\n";
+        let r = reload(&old, specs_of(swapped)).unwrap();
+        assert!(r.update.requests.is_empty(), "{:?}", r.update.requests);
+        assert_eq!(r.kept.len(), 2);
+        assert_eq!(r.lvs.table(), old.table());
+        // One weight edit among reordered servers is still one request.
+        let edited = swapped.replacen("weight 1", "weight 4", 1);
+        let r = reload(&old, specs_of(&edited)).unwrap();
+        assert_eq!(r.update.requests.len(), 1, "{:?}", r.update.requests);
     }
 
     #[test]

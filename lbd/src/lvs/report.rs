@@ -59,7 +59,7 @@ pub fn checker_name(c: &Checker) -> &'static str {
 /// names no checker of it (a stale event after a reload).
 pub fn check_record(lvs: &Lvs, subscriber: u64, change: &Change) -> Option<CheckRecord> {
     let r = CheckerRef::from_id(subscriber);
-    let spec = lvs.specs().nth(r.vs as usize)?;
+    let spec = lvs.spec(r.vs as usize)?;
     let rs = spec.real_servers.get(r.rs as usize)?;
     let checker = rs.checkers.get(usize::from(r.checker))?;
     let name = checker_name(&checker.config);

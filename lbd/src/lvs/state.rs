@@ -229,6 +229,41 @@ impl VsState {
         }
     }
 
+    /// The destination real server `i` contributes to [`VsState::dests`] (before a sorry
+    /// server at the same address would replace it).
+    fn rs_dest(&self, i: usize, sorry_active: bool) -> Option<Dest> {
+        let (spec, st) = (self.spec.real_servers.get(i)?, self.rs.get(i)?);
+        if st.alive && !sorry_active {
+            Some(Dest {
+                weight: st.weight,
+                ..spec.dest
+            })
+        } else if spec.inhibit {
+            Some(Dest {
+                weight: 0,
+                ..spec.dest
+            })
+        } else {
+            None
+        }
+    }
+
+    /// `self.dests() == other.dests()` when both list their servers in the same order (a
+    /// reload that moved none), without building the maps; otherwise `false`, which only
+    /// costs the caller a diff that finds nothing.
+    pub(super) fn same_dests(&self, other: &VsState) -> bool {
+        let sorry_active = self.sorry_active();
+        let sorry = |v: &VsState| v.spec.sorry.as_ref().map(|s| (s.dest, s.inhibit));
+        sorry_active == other.sorry_active()
+            && sorry(self) == sorry(other)
+            && self.rs.len() == other.rs.len()
+            && (0..self.rs.len()).all(|i| {
+                let addr = |v: &VsState| v.spec.real_servers.get(i).map(|r| r.dest.addr);
+                addr(self) == addr(other)
+                    && self.rs_dest(i, sorry_active) == other.rs_dest(i, sorry_active)
+            })
+    }
+
     /// The destinations every service of this virtual server has in this state.
     pub(super) fn dests(&self) -> BTreeMap<SocketAddr, Dest> {
         let sorry_active = self.sorry_active();
@@ -621,6 +656,12 @@ impl Lvs {
     /// The virtual servers, in configuration order.
     pub fn specs(&self) -> impl Iterator<Item = &VsSpec> {
         self.vs.iter().map(|v| &v.spec)
+    }
+
+    /// Virtual server `i`, directly (`specs().nth(i)` walks the list: per checker, at
+    /// start-up, that was quadratic).
+    pub fn spec(&self, i: usize) -> Option<&VsSpec> {
+        self.vs.get(i).map(|v| &v.spec)
     }
 
     /// Every checker to run, with the id to subscribe it under.

@@ -161,7 +161,7 @@ pub fn global_defs(d: &mut Diagnostics, n: &Node, g: &mut GlobalDefs) {
 /// Handles one `global_defs` statement; `false` when the keyword is not one of [`KEYWORDS`].
 fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
     const MAX_T: f64 = 4294.967295;
-    match c.keyword.as_str() {
+    match c.keyword {
         "router_id" | "lvs_id" => g.router_id = v::word(d, c, "a router id"),
         "notification_email" => {
             let emails = c.block.as_deref().unwrap_or_default();
@@ -175,14 +175,14 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
             }
             // As keepalived, every word of the block is an address.
             for e in emails {
-                for addr in std::iter::once(&e.keyword).chain(&e.args) {
+                for addr in std::iter::once(&e.keyword).chain(e.args) {
                     if !addr.contains('@') {
                         d.warn(
                             &e.at,
                             format!("'{addr}' in notification_email has no '@' (a local user?)"),
                         );
                     }
-                    g.notification_email.push(addr.clone());
+                    g.notification_email.push(addr.to_string());
                 }
             }
         }
@@ -257,7 +257,7 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
         "vrrp_iptables" => {
             super::unsupported::report(d, c);
             no_extra(d, c, 2);
-            g.vrrp_iptables = Some(c.args.iter().take(2).cloned().collect());
+            g.vrrp_iptables = Some(c.args.iter().take(2).map(|s| s.to_string()).collect());
         }
         "enable_script_security" => g.enable_script_security = v::flag(d, c),
         "script_user" => g.script_user = v::script_user(d, c),
@@ -288,7 +288,7 @@ fn lvs_timeouts(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) {
         let Some(secs) = secs.map(std::time::Duration::from_secs) else {
             continue;
         };
-        match key.as_str() {
+        match *key {
             "tcp" => g.lvs_timeouts.tcp = Some(secs),
             "tcpfin" => g.lvs_timeouts.tcpfin = Some(secs),
             "udp" => g.lvs_timeouts.udp = Some(secs),
@@ -315,9 +315,9 @@ fn lvs_sync_daemon(d: &mut Diagnostics, c: &Node) -> Option<LvsSyncDaemon> {
     let mut it = c.args[1..].iter().peekable();
     while let Some(key) = it.next() {
         let options = ["id", "maxlen", "port", "ttl", "group"];
-        if !options.contains(&key.as_str()) {
+        if !options.contains(key) {
             if sd.vrrp_instance.is_none() {
-                sd.vrrp_instance = Some(key.clone());
+                sd.vrrp_instance = Some(key.to_string());
             } else {
                 d.error(&c.at, format!("unexpected '{key}' in lvs_sync_daemon: expected id, maxlen, port, ttl or group"));
             }
@@ -330,7 +330,7 @@ fn lvs_sync_daemon(d: &mut Diagnostics, c: &Node) -> Option<LvsSyncDaemon> {
             );
             break;
         };
-        match key.as_str() {
+        match *key {
             "id" => sd.sync_id = v::int_value(d, c, val, 0, 255),
             "maxlen" => sd.maxlen = v::int_value(d, c, val, 1, 65535 - 20 - 8),
             "port" => sd.port = v::int_value(d, c, val, 1, 65535),

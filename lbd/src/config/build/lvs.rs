@@ -42,7 +42,7 @@ pub fn server_group(d: &mut Diagnostics, n: &Node) -> Option<VirtualServerGroup>
         };
         let (first_s, last_s) = match m.keyword.rsplit_once('-') {
             Some((a, b)) => (a, Some(b)),
-            None => (m.keyword.as_str(), None),
+            None => (m.keyword, None),
         };
         let Some(first) = v::ip(d, m, first_s) else {
             continue;
@@ -157,7 +157,9 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
         one_packet_scheduling: false,
         sched_flags: SchedulerFlags::default(),
         persistence_engine: None,
-        real_servers: Vec::new(),
+        // Sized up front: thousands of virtual servers each growing by doubling would hold
+        // up to twice the memory they need.
+        real_servers: Vec::with_capacity(count_children(n, |k| k == "real_server")),
     };
     let mut tunnel = TunnelOptions::default();
     let tunnel_given = ["tun_type", "tun_port", "tun_flags"]
@@ -166,7 +168,7 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
     // Read once the whole block is: `sh-port` before `lb_algo sh` is still meant for sh.
     let mut flag_words: Vec<&Node> = Vec::new();
     for c in children(d, n) {
-        match c.keyword.as_str() {
+        match c.keyword {
             "delay_loop" => {
                 vs.delay_loop = v::timer(d, c, 0.000001, MAX_T).unwrap_or(vs.delay_loop)
             }
@@ -330,7 +332,7 @@ pub fn virtual_server(d: &mut Diagnostics, n: &Node) -> Option<VirtualServer> {
 fn sched_flags(d: &mut Diagnostics, lb_algo: &str, words: &[&Node]) -> SchedulerFlags {
     let mut f = SchedulerFlags::default();
     for w in words {
-        let kw = w.keyword.as_str();
+        let kw = w.keyword;
         let only_for = match kw {
             "sh-port" | "sh-fallback" => Some("sh"),
             "mh-port" | "mh-fallback" => Some("mh"),
@@ -368,6 +370,30 @@ fn persistence_engine(d: &mut Diagnostics, c: &Node) -> Option<String> {
     Some(name)
 }
 
+fn count_children(n: &Node, which: impl Fn(&str) -> bool) -> usize {
+    n.block
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| which(c.keyword))
+        .count()
+}
+
+fn is_checker(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "TCP_CHECK"
+            | "HTTP_GET"
+            | "SSL_GET"
+            | "SMTP_CHECK"
+            | "DNS_CHECK"
+            | "MISC_CHECK"
+            | "PING_CHECK"
+            | "UDP_CHECK"
+            | "FILE_CHECK"
+    )
+}
+
 fn children_given(n: &Node, keyword: &str) -> bool {
     n.block
         .as_deref()
@@ -391,7 +417,7 @@ fn service_key(d: &mut Diagnostics, n: &Node) -> Option<ServiceKey> {
     };
     match first {
         "fwmark" => v::int_value(d, n, second, 1, i64::from(u32::MAX)).map(ServiceKey::Fwmark),
-        "group" => Some(ServiceKey::Group(second.clone())),
+        "group" => Some(ServiceKey::Group(second.to_string())),
         ip => {
             let addr = v::ip(d, n, ip)?;
             let port = v::port(d, n, second)?;
@@ -429,9 +455,9 @@ fn lb_kind(d: &mut Diagnostics, c: &Node) -> Option<LbKind> {
 
 /// The words after `TUN`. The checks are keepalived's: a GUE tunnel needs its port and
 /// nothing else takes one, IPIP has no checksum option, GRE no remote checksum.
-fn tunnel_options(d: &mut Diagnostics, c: &Node, words: &[String]) -> Option<TunnelOptions> {
+fn tunnel_options(d: &mut Diagnostics, c: &Node, words: &[&str]) -> Option<TunnelOptions> {
     let mut t = TunnelOptions::default();
-    let mut rest = words.iter().map(String::as_str);
+    let mut rest = words.iter().copied();
     let mut next = rest.next();
     let bad = |d: &mut Diagnostics, what: String| {
         d.error(
@@ -534,11 +560,12 @@ fn real_server(d: &mut Diagnostics, n: &Node) -> Option<RealServer> {
         lb_kind: None,
         upper_threshold: None,
         lower_threshold: None,
-        checkers: Vec::new(),
+        // A vector grown from empty holds at least four checkers: most servers have one.
+        checkers: Vec::with_capacity(count_children(n, is_checker)),
     };
     // A real_server without a block is legal (always up).
     for c in n.block.as_deref().unwrap_or_default() {
-        match c.keyword.as_str() {
+        match c.keyword {
             "weight" => rs.weight = v::int(d, c, 0, 65535).unwrap_or(rs.weight),
             "inhibit_on_failure" => rs.inhibit_on_failure = v::boolean(d, c),
             "notify_up" => rs.notify_up = v::command(d, c),
@@ -584,7 +611,7 @@ const CHECKER_UNUSED: &[&str] = &[
 
 /// Options every checker takes; `false` if `c` is not one of them.
 fn common(d: &mut Diagnostics, c: &Node, k: &mut CheckerCommon) -> bool {
-    match c.keyword.as_str() {
+    match c.keyword {
         "connect_ip" => k.connect_ip = v::ip_arg(d, c),
         "connect_port" => k.connect_port = v::int(d, c, 1, 65535),
         "bindto" => k.bindto = v::ip_arg(d, c),
@@ -612,7 +639,7 @@ fn keywords(specific: &[&'static str]) -> Vec<&'static str> {
 
 fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
     let mut common_opts = CheckerCommon::default();
-    let mut kind = match n.keyword.as_str() {
+    let mut kind = match n.keyword {
         "TCP_CHECK" => CheckerKind::Tcp,
         "HTTP_GET" => CheckerKind::Http(HttpCheck::default()),
         "SSL_GET" => CheckerKind::Http(HttpCheck {
@@ -645,7 +672,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
         }
         let handled = match &mut kind {
             CheckerKind::Http(h) => http_keyword(d, c, h),
-            CheckerKind::Smtp(s) => match c.keyword.as_str() {
+            CheckerKind::Smtp(s) => match c.keyword {
                 "helo_name" => {
                     s.helo_name = v::word(d, c, "a host name");
                     true
@@ -662,7 +689,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 }
                 _ => false,
             },
-            CheckerKind::Dns(q) => match c.keyword.as_str() {
+            CheckerKind::Dns(q) => match c.keyword {
                 "name" => {
                     q.name = v::word(d, c, "a domain name").unwrap_or_default();
                     true
@@ -688,7 +715,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 }
                 _ => false,
             },
-            CheckerKind::Misc(m) => match c.keyword.as_str() {
+            CheckerKind::Misc(m) => match c.keyword {
                 "misc_path" => {
                     m.path = v::command(d, c).unwrap_or_default();
                     true
@@ -707,7 +734,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 }
                 _ => false,
             },
-            CheckerKind::Udp(u) => match c.keyword.as_str() {
+            CheckerKind::Udp(u) => match c.keyword {
                 "payload" => {
                     u.payload = hex(d, c);
                     true
@@ -718,7 +745,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
                 }
                 _ => false,
             },
-            CheckerKind::File(f) => match c.keyword.as_str() {
+            CheckerKind::File(f) => match c.keyword {
                 "track_file" => {
                     if let Some(name) = v::arg(d, c, "a track file name") {
                         f.name = name.to_string();
@@ -800,7 +827,7 @@ fn checker(d: &mut Diagnostics, n: &Node) -> Option<Checker> {
 fn file_weight(d: &mut Diagnostics, c: &Node) -> Option<FileWeight> {
     let n = v::arg(d, c, "an integer -2147483647..2147483647")?;
     let weight = v::int_value(d, c, n, -i64::from(i32::MAX), i64::from(i32::MAX))?;
-    let reverse = match c.args.get(1).map(String::as_str) {
+    let reverse = match c.args.get(1).copied() {
         None | Some("noreverse") => false,
         Some("reverse") => true,
         Some(o) => {
@@ -816,7 +843,7 @@ fn file_weight(d: &mut Diagnostics, c: &Node) -> Option<FileWeight> {
 }
 
 fn http_keyword(d: &mut Diagnostics, c: &Node, h: &mut HttpCheck) -> bool {
-    match c.keyword.as_str() {
+    match c.keyword {
         "virtualhost" => h.virtualhost = v::word(d, c, "a host name"),
         "enable_sni" => h.enable_sni = v::flag(d, c),
         // keepalived 2.2.7 takes 1.0c for 1.0C too.
@@ -838,11 +865,11 @@ fn http_keyword(d: &mut Diagnostics, c: &Node, h: &mut HttpCheck) -> bool {
                 virtualhost: None,
             };
             for u in children(d, c) {
-                match u.keyword.as_str() {
+                match u.keyword {
                     "path" => url.path = v::word(d, u, "a URL path").unwrap_or_default(),
                     "digest" => url.digest = digest(d, u),
                     "status_code" => {
-                        for code in &u.args {
+                        for code in u.args {
                             let range = match code.split_once('-') {
                                 Some((lo, hi)) => v::int_value::<u16>(d, u, lo, 100, 599)
                                     .zip(v::int_value::<u16>(d, u, hi, 100, 599)),

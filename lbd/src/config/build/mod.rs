@@ -47,14 +47,29 @@ const TOP_UNUSED: &[&str] = &[
     "bfd_instance",
 ];
 
-/// Builds the model from the statement tree.
-pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
-    let mut cfg = Config::default();
-    // Names of named blocks seen so far, even those later dropped for errors, so that a
-    // duplicate is always reported against the first definition.
-    let mut seen: HashMap<(&str, &str), &Location> = HashMap::new();
-    for n in nodes {
-        let kind = match n.keyword.as_str() {
+/// Builds the model one top-level statement at a time, as the tree parser finishes each,
+/// so that the tree of a large configuration never exists whole.
+pub struct Builder<'a> {
+    cfg: Config,
+    /// Names of named blocks seen so far, even those later dropped for errors, so that a
+    /// duplicate is always reported against the first definition.
+    seen: HashMap<(&'a str, &'a str), Location>,
+    d: Diagnostics,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new() -> Self {
+        Builder {
+            cfg: Config::default(),
+            seen: HashMap::new(),
+            d: Diagnostics::default(),
+        }
+    }
+
+    /// The next top-level statement.
+    pub fn top(&mut self, n: &Node<'a>) {
+        let (cfg, d) = (&mut self.cfg, &mut self.d);
+        let kind = match n.keyword {
             "vrrp_track_file" | "track_file" => Some("track file"),
             k @ ("vrrp_script" | "vrrp_sync_group" | "vrrp_instance" | "virtual_server_group") => {
                 Some(k)
@@ -62,16 +77,16 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
             _ => None,
         };
         if let (Some(kind), Some(name)) = (kind, n.args.first()) {
-            if let Some(first) = seen.insert((kind, name), &n.at) {
+            if let Some(first) = self.seen.get(&(kind, *name)) {
                 d.error(
                     &n.at,
                     format!("{kind} {name} is already defined at {first}"),
                 );
-                seen.insert((kind, name), first);
-                continue;
+                return;
             }
+            self.seen.insert((kind, name), n.at.clone());
         }
-        match n.keyword.as_str() {
+        match n.keyword {
             "global_defs" => global::global_defs(d, n, &mut cfg.global),
             "vrrp_script" => cfg.vrrp_scripts.extend(vrrp::vrrp_script(d, n)),
             "vrrp_track_file" | "track_file" => cfg.track_files.extend(vrrp::track_file(d, n)),
@@ -102,14 +117,25 @@ pub fn build(nodes: &[Node], d: &mut Diagnostics) -> Config {
             _ => unknown(d, n, TOP_KEYWORDS, TOP_UNUSED),
         }
     }
-    let declared: Vec<&str> = seen
-        .keys()
-        .filter(|(kind, _)| *kind == "vrrp_instance")
-        .map(|(_, name)| *name)
-        .collect();
-    strict::apply(d, &mut cfg);
-    validate::validate(d, &mut cfg, &declared);
-    cfg
+
+    /// The checks that need the whole configuration; the model and what was said about it.
+    pub fn finish(mut self) -> (Config, Diagnostics) {
+        let declared: Vec<&str> = self
+            .seen
+            .keys()
+            .filter(|(kind, _)| *kind == "vrrp_instance")
+            .map(|(_, name)| *name)
+            .collect();
+        strict::apply(&mut self.d, &mut self.cfg);
+        validate::validate(&mut self.d, &mut self.cfg, &declared);
+        (self.cfg, self.d)
+    }
+}
+
+impl Default for Builder<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Reports a keyword its block does not know: "not supported by lbd" with what that costs
@@ -119,12 +145,12 @@ pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&
     if n.keyword == "{" {
         return; // already reported by the tree builder
     }
-    if unused.contains(&n.keyword.as_str()) {
+    if unused.contains(&n.keyword) {
         unsupported::report(d, n);
         return;
     }
     let all: Vec<&str> = known.iter().chain(unused).copied().collect();
-    let message = match suggest(&n.keyword, &all) {
+    let message = match suggest(n.keyword, &all) {
         Some(s) => format!("unknown keyword '{}' (did you mean '{s}'?)", n.keyword),
         None => format!("unknown keyword '{}'", n.keyword),
     };
@@ -132,7 +158,7 @@ pub(crate) fn unknown(d: &mut Diagnostics, n: &Node, known: &[&str], unused: &[&
 }
 
 /// The statement's `{ }` block; an error when it has none.
-pub(crate) fn children<'n>(d: &mut Diagnostics, n: &'n Node) -> &'n [Node] {
+pub(crate) fn children<'n>(d: &mut Diagnostics, n: &'n Node<'_>) -> &'n [Node<'n>] {
     match &n.block {
         Some(c) => c,
         None => {
@@ -153,7 +179,7 @@ pub(crate) fn block_name(d: &mut Diagnostics, n: &Node) -> Option<String> {
     match n.args.first() {
         Some(name) => {
             super::values::no_extra(d, n, 1);
-            Some(name.clone())
+            Some(name.to_string())
         }
         None => {
             d.error(
@@ -204,6 +230,16 @@ mod tests {
                 .collect();
             assert!(unknown.is_empty(), "{kw}: {unknown:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn messages_about_one_line_keep_the_order_of_the_steps() {
+        // The block is built as soon as it closes, before the stray '}' after it is seen;
+        // the tree's message still comes first, as when the whole tree was built first.
+        assert_eq!(
+            messages("x { } }\n"),
+            vec!["'}' does not close any block", "unknown keyword 'x'"]
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
     const NOT_TRACKED: &str = "processes are not tracked; the priority never changes for them";
     let warn = |s: &str| Some((false, s.to_owned()));
     let error = |s: String| Some((true, s));
-    let arg = n.args.first().map(String::as_str).unwrap_or("NAME");
-    match n.keyword.as_str() {
+    let arg = n.args.first().copied().unwrap_or("NAME");
+    match n.keyword {
         "net_namespace" => error(format!(
             "lbd runs in the network namespace it is started in, not in '{arg}'; start it \
              with 'ip netns exec {arg} lbd ...' and remove the keyword"
@@ -42,7 +42,7 @@ fn consequence(n: &Node) -> Option<(bool, String)> {
             "lbd programs IPVS in its own network namespace, not in '{arg}'; run lbd in \
              that namespace instead"
         )),
-        "old_unicast_checksum" => match n.args.first().map(String::as_str) {
+        "old_unicast_checksum" => match n.args.first().copied() {
             Some("never") => None,
             Some(other) => warn(&format!(
                 "unknown mode '{other}' (expected 'never'); ignored, as keepalived does"

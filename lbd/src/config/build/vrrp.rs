@@ -35,13 +35,13 @@ pub fn vrrp_script(d: &mut Diagnostics, n: &Node) -> Option<VrrpScript> {
         init_fail: false,
     };
     for c in children(d, n) {
-        match c.keyword.as_str() {
+        match c.keyword {
             "script" => s.script = v::command(d, c).unwrap_or_default(),
             "interval" => s.interval = v::timer(d, c, 0.000001, 4294.967295).unwrap_or(s.interval),
             "timeout" => s.timeout = v::timer(d, c, 0.000001, 4294.967295),
             "weight" => {
-                let mut args = vec!["weight".to_string()];
-                args.extend(c.args.iter().cloned());
+                let mut args = vec!["weight"];
+                args.extend(c.args.iter().copied());
                 if c.args.is_empty() {
                     d.error(
                         &c.at,
@@ -85,11 +85,11 @@ pub fn track_file(d: &mut Diagnostics, n: &Node) -> Option<TrackFile> {
         init_file: None,
     };
     for c in children(d, n) {
-        match c.keyword.as_str() {
+        match c.keyword {
             "file" => t.file = v::word(d, c, "a file path").unwrap_or_default().into(),
             "weight" => {
-                let mut args = vec!["weight".to_string()];
-                args.extend(c.args.iter().cloned());
+                let mut args = vec!["weight"];
+                args.extend(c.args.iter().copied());
                 if let Some(Some(w)) = v::track_weight(d, c, &args) {
                     t.weight = w;
                 }
@@ -99,8 +99,8 @@ pub fn track_file(d: &mut Diagnostics, n: &Node) -> Option<TrackFile> {
                     value: 0,
                     overwrite: false,
                 };
-                for a in &c.args {
-                    if a == "overwrite" {
+                for a in c.args {
+                    if *a == "overwrite" {
                         init.overwrite = true;
                     } else if let Some(x) =
                         v::int_value(d, c, a, i64::from(i32::MIN), i64::from(i32::MAX))
@@ -160,12 +160,15 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
         if notify(d, c, &mut g.notify) {
             continue;
         }
-        match c.keyword.as_str() {
+        match c.keyword {
             "group" => {
                 // As keepalived, every word of the block is a member, on one line or many.
                 for m in children(d, c) {
-                    g.members
-                        .extend(std::iter::once(&m.keyword).chain(&m.args).cloned());
+                    g.members.extend(
+                        std::iter::once(&m.keyword)
+                            .chain(m.args)
+                            .map(|s| s.to_string()),
+                    );
                 }
             }
             "smtp_alert" => g.smtp_alert = v::boolean(d, c),
@@ -206,7 +209,7 @@ pub fn sync_group(d: &mut Diagnostics, n: &Node) -> Option<SyncGroup> {
 
 /// `notify*` keywords shared by instances and sync groups; `false` if `c` is not one.
 fn notify(d: &mut Diagnostics, c: &Node, n: &mut NotifyScripts) -> bool {
-    let slot = match c.keyword.as_str() {
+    let slot = match c.keyword {
         "notify" => &mut n.any,
         "notify_master" => &mut n.master,
         "notify_backup" => &mut n.backup,
@@ -231,8 +234,8 @@ fn tracked<T>(
         if t.keyword == "{" {
             continue;
         }
-        if let Some(weight) = v::track_weight(d, t, &t.args) {
-            out.push(make(t.keyword.clone(), weight));
+        if let Some(weight) = v::track_weight(d, t, t.args) {
+            out.push(make(t.keyword.to_string(), weight));
         }
     }
     out
@@ -451,7 +454,7 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
     Some(i)
 }
 
-fn children_of(n: &Node) -> &[Node] {
+fn children_of<'n>(n: &'n Node<'_>) -> &'n [Node<'n>] {
     n.block.as_deref().unwrap_or_default()
 }
 
@@ -462,7 +465,7 @@ fn check_advert_int(d: &mut Diagnostics, advert: Option<&Node>, i: &mut VrrpInst
     match i.version {
         VrrpVersion::V2 => {
             if t.subsec_nanos() != 0 || t < Duration::from_secs(1) || t > Duration::from_secs(255) {
-                d.error(&node.at, format!("expected whole seconds 1..255 for advert_int with VRRP version 2, got '{}' (sub-second adverts need 'version 3')", node.args.first().map_or("", String::as_str)));
+                d.error(&node.at, format!("expected whole seconds 1..255 for advert_int with VRRP version 2, got '{}' (sub-second adverts need 'version 3')", node.args.first().copied().unwrap_or("")));
                 i.advert_int = Duration::from_secs(1);
             }
         }
@@ -472,7 +475,7 @@ fn check_advert_int(d: &mut Diagnostics, advert: Option<&Node>, i: &mut VrrpInst
                 || t < Duration::from_millis(10)
                 || t > Duration::from_millis(40_950)
             {
-                d.error(&node.at, format!("expected 0.01..40.95 seconds in steps of 0.01 for advert_int with VRRP version 3, got '{}'", node.args.first().map_or("", String::as_str)));
+                d.error(&node.at, format!("expected 0.01..40.95 seconds in steps of 0.01 for advert_int with VRRP version 3, got '{}'", node.args.first().copied().unwrap_or("")));
                 i.advert_int = Duration::from_secs(1);
             }
         }
@@ -482,7 +485,7 @@ fn check_advert_int(d: &mut Diagnostics, advert: Option<&Node>, i: &mut VrrpInst
 /// One `vrrp_instance` statement; `false` when the keyword is not an instance keyword.
 fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool {
     const MAX_T: f64 = 4294.967295;
-    match c.keyword.as_str() {
+    match c.keyword {
         "state" => match v::word(d, c, "MASTER or BACKUP")
             .map(|s| s.to_ascii_uppercase())
             .as_deref()
@@ -537,8 +540,8 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
                 .iter()
                 .map(|r| {
                     std::iter::once(&r.keyword)
-                        .chain(&r.args)
-                        .cloned()
+                        .chain(r.args)
+                        .copied()
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -599,7 +602,7 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
         "use_vmac" => {
             super::unsupported::report(d, c);
             no_extra(d, c, 1);
-            i.use_vmac = Some(c.args.first().cloned());
+            i.use_vmac = Some(c.args.first().map(|s| s.to_string()));
         }
         "vmac_xmit_base" => {
             super::unsupported::report(d, c);
@@ -625,7 +628,7 @@ fn authentication(d: &mut Diagnostics, c: &Node) -> Option<Authentication> {
     let mut kind = None;
     let mut password = None;
     for a in children(d, c) {
-        match a.keyword.as_str() {
+        match a.keyword {
             "auth_type" => match v::word(d, a, "PASS or AH")
                 .map(|s| s.to_ascii_uppercase())
                 .as_deref()
@@ -698,7 +701,7 @@ fn unicast_peer(d: &mut Diagnostics, p: &Node) -> Option<UnicastPeer> {
     };
     let mut it = p.args.iter();
     while let Some(key) = it.next() {
-        let slot = match key.as_str() {
+        let slot = match *key {
             "min_ttl" => &mut peer.min_ttl,
             "max_ttl" => &mut peer.max_ttl,
             other => {
@@ -729,7 +732,7 @@ pub fn virtual_ip(d: &mut Diagnostics, n: &Node) -> Option<VirtualIp> {
     }
     let (addr_s, prefix_s) = match n.keyword.split_once('/') {
         Some((a, p)) => (a, Some(p)),
-        None => (n.keyword.as_str(), None),
+        None => (n.keyword, None),
     };
     let Ok(addr) = addr_s.parse::<IpAddr>() else {
         d.error(
@@ -780,9 +783,9 @@ pub fn virtual_ip(d: &mut Diagnostics, n: &Node) -> Option<VirtualIp> {
             "preferred_lft",
             "peer",
         ];
-        let value = if needs_value.contains(&opt.as_str()) {
+        let value = if needs_value.contains(opt) {
             match it.next() {
-                Some(val) => Some(val.as_str()),
+                Some(val) => Some(*val),
                 None => {
                     d.error(
                         &n.at,
@@ -797,7 +800,7 @@ pub fn virtual_ip(d: &mut Diagnostics, n: &Node) -> Option<VirtualIp> {
         } else {
             None
         };
-        match (opt.as_str(), value) {
+        match (*opt, value) {
             ("brd" | "broadcast", Some(b)) => {
                 vip.broadcast = match b {
                     "+" => Some(Broadcast::Derive),

@@ -252,6 +252,7 @@ impl Runtime {
                 .flatten()
                 .min()
                 .map(|d| d.saturating_duration_since(now));
+            crate::daemon::logging::flush();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -438,6 +439,7 @@ impl Runtime {
                 tracing::warn!("notify scripts still running at exit; killing them");
                 break;
             }
+            crate::daemon::logging::flush();
             if self.poll.poll(&mut events, Some(deadline - now)).is_err() {
                 break;
             }

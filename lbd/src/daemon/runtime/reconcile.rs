@@ -11,8 +11,13 @@ impl Runtime {
             "Reloading configuration from {}",
             self.config_path.display()
         );
+        let started = Instant::now();
         match crate::config::load(&self.config_path) {
             Ok(mut loaded) => {
+                tracing::info!(
+                    "Reload: configuration read in {:.1} ms",
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
                 for w in &loaded.warnings {
                     tracing::warn!("{w}");
                 }

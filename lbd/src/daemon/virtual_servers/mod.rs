@@ -54,6 +54,10 @@ pub struct VirtualServers {
     programmed: Table,
     /// FILE_CHECK's track files (not run by `health`: nothing to poll).
     files: file_checks::FileChecks,
+    /// `programmed` is what `lvs` asks for: an update's own requests then bring IPVS along.
+    /// Off at start-up and after a failed request, when the next update diffs the whole
+    /// table instead (40,000 destinations take milliseconds to diff; one event should not).
+    in_sync: bool,
     /// The running check of each checker, by the reference it reports under.
     checks: HashMap<CheckerRef, CheckId>,
     /// Each checker's metrics series, where its attempts are counted and timed.
@@ -96,6 +100,7 @@ impl VirtualServers {
         scripts: &mut Vec<String>,
         metrics: &mut Metrics,
     ) -> Result<Option<Self>, VsError> {
+        let started = Instant::now();
         let specs = desired::specs(cfg)?;
         if specs.is_empty() {
             return Ok(None);
@@ -130,6 +135,7 @@ impl VirtualServers {
             lvs,
             files,
             programmed: owned_part(&kernel, wanted.services.keys().copied()),
+            in_sync: false,
             checks: HashMap::new(),
             series: HashMap::new(),
             defaults: check_defaults(cfg),
@@ -149,6 +155,17 @@ impl VirtualServers {
             },
             scripts,
             metrics,
+        );
+        // Benchmarks time start-up to this line.
+        tracing::info!(
+            "IPVS: table programmed: {} service(s), {} destination(s) in {:.1} ms",
+            vs.programmed.services.len(),
+            vs.programmed
+                .services
+                .values()
+                .map(|e| e.dests.len())
+                .sum::<usize>(),
+            ms(started.elapsed())
         );
         let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
         vs.health.record_probes(probe_capacity(refs.len()));
@@ -210,42 +227,92 @@ impl VirtualServers {
         scripts: &mut Vec<String>,
         metrics: &mut Metrics,
     ) -> Result<(), VsError> {
+        let started = Instant::now();
         let specs = desired::specs(cfg)?;
         let mut mail = MailSettings::of(cfg, &specs);
         let r = reload::reload(&self.lvs, specs)?;
         mail.keep_dropped(std::mem::take(&mut self.mail));
         self.mail = mail;
-        self.defaults = check_defaults(cfg);
-        self.scripts = script_policy(cfg);
+        let diffed = started.elapsed();
+        let defaults = check_defaults(cfg);
+        let scripts_policy = script_policy(cfg);
+        // A kept checker under the same reference, with the same defaults from its virtual
+        // server and the same subscription, is left running untouched: with tens of
+        // thousands of checkers, re-subscribing each would dominate a one-line edit.
+        let context_same = |vs: u32| {
+            let i = vs as usize;
+            scripts_policy == self.scripts && defaults.get(i) == self.defaults.get(i)
+        };
+        let old_lvs = std::mem::replace(&mut self.lvs, r.lvs);
+        let inhibit = |l: &Lvs, c: &CheckerRef| {
+            l.spec(c.vs as usize)
+                .and_then(|v| v.real_servers.get(c.rs as usize))
+                .map(|rs| rs.inhibit)
+        };
+        let untouched: Vec<bool> = r
+            .kept
+            .iter()
+            .map(|(old, new)| {
+                old == new
+                    && context_same(new.vs)
+                    && inhibit(&old_lvs, old) == inhibit(&self.lvs, new)
+            })
+            .collect();
+        drop(old_lvs);
+        self.defaults = defaults;
+        self.scripts = scripts_policy;
         self.ping_range = checks::admit_ping_sockets(cfg, self.ping_range.take());
-        self.lvs = r.lvs;
-        let mut checks = HashMap::with_capacity(self.checks.len());
-        // A kept checker's last result follows its real server to the new indexes.
-        let mut last_checks = HashMap::new();
-        for (old, new) in &r.kept {
-            if let Some(text) = self.last_checks.get(&(old.vs, old.rs)) {
-                last_checks.insert((new.vs, new.rs), text.clone());
+        // The usual edit (a weight, a timeout) keeps every checker where it was: the maps
+        // are then updated in place rather than rebuilt entry by entry.
+        let in_place = r.stopped.is_empty() && r.kept.iter().all(|(old, new)| old == new);
+        if !in_place {
+            // A kept checker's last result follows its real server to the new indexes.
+            let mut last_checks = HashMap::with_capacity(self.last_checks.len());
+            for (old, new) in &r.kept {
+                if let Some(text) = self.last_checks.remove(&(old.vs, old.rs)) {
+                    last_checks.insert((new.vs, new.rs), text);
+                }
             }
+            self.last_checks = last_checks;
         }
-        self.last_checks = last_checks;
+        let old_checks = std::mem::take(&mut self.checks);
+        let (mut checks, old_checks) = if in_place {
+            (old_checks, None)
+        } else {
+            (HashMap::with_capacity(old_checks.len()), Some(old_checks))
+        };
         // Subscribe the new reference before dropping the old one, so a kept check never
         // loses its last subscriber (and with it its state).
-        for (old, new) in &r.kept {
-            let Some(&check) = self.checks.get(old) else {
+        for ((old, new), untouched) in r.kept.iter().zip(untouched) {
+            let Some(check) = old_checks.as_ref().unwrap_or(&checks).get(old).copied() else {
                 continue;
             };
-            if let Some(id) = self.add_check(*new, now, metrics) {
-                checks.insert(*new, id);
-                if id != check || old != new {
-                    if let Some(old_id) = old.to_id() {
-                        self.health.remove(check, old_id);
+            if untouched {
+                checks.insert(*new, check);
+                continue;
+            }
+            match self.add_check(*new, now, metrics) {
+                Some(id) => {
+                    checks.insert(*new, id);
+                    if id != check || old != new {
+                        if let Some(old_id) = old.to_id() {
+                            self.health.remove(check, old_id);
+                        }
+                    }
+                }
+                // Not carried over (as when the map is rebuilt).
+                None => {
+                    if old_checks.is_none() {
+                        checks.remove(old);
                     }
                 }
             }
         }
-        for old in &r.stopped {
-            if let (Some(check), Some(id)) = (self.checks.get(old), old.to_id()) {
-                self.health.remove(*check, id);
+        if let Some(old_checks) = &old_checks {
+            for old in &r.stopped {
+                if let (Some(check), Some(id)) = (old_checks.get(old), old.to_id()) {
+                    self.health.remove(*check, id);
+                }
             }
         }
         for new in &r.started {
@@ -261,9 +328,22 @@ impl VirtualServers {
             self.series.values().copied().collect();
         metrics.retain_check_series(|id| live.contains(&id));
         self.health.record_probes(probe_capacity(self.checks.len()));
+        let requests = r.update.requests.len();
+        let checkers = (r.kept.len(), r.started.len(), r.stopped.len());
         let files = self.reload_files(cfg, now);
+        let applying = Instant::now();
+        let carried = applying - started - diffed;
         self.apply(r.update, scripts, metrics);
         self.file_updates(files, scripts, metrics);
+        tracing::info!(
+            "Reload of the virtual servers: diff {:.1} ms, checkers {:.1} ms, apply {:.1} ms; IPVS requests: {requests}; checkers kept {}, started {}, stopped {}",
+            ms(diffed),
+            ms(carried),
+            ms(applying.elapsed()),
+            checkers.0,
+            checkers.1,
+            checkers.2
+        );
         Ok(())
     }
 
@@ -279,6 +359,7 @@ impl VirtualServers {
         }
         self.send(&update.requests, metrics);
         self.programmed = Table::new();
+        self.in_sync = false;
     }
 
     /// The `smtp_alert` mails due since the last call.
@@ -350,10 +431,23 @@ impl VirtualServers {
         for n in u.notices {
             self.notice(n, scripts);
         }
+        if self.in_sync {
+            if self.send(&u.requests, metrics) {
+                // A request the table refuses means it and the state disagree after all:
+                // the next update diffs the whole table.
+                self.in_sync = u.requests.iter().all(|q| self.programmed.apply(q).is_ok());
+                return;
+            }
+            self.in_sync = false;
+            let wanted = self.lvs.table();
+            self.resync(&wanted);
+            return;
+        }
         let wanted = self.lvs.table();
         let requests = ipvs_sys::diff(&self.programmed, &wanted);
         if self.send(&requests, metrics) {
             self.programmed = wanted;
+            self.in_sync = true;
         } else {
             self.resync(&wanted);
         }
@@ -407,7 +501,7 @@ impl VirtualServers {
     /// Subscribes `r` to its check (shared with an identical one already running).
     fn add_check(&mut self, r: CheckerRef, now: Instant, metrics: &mut Metrics) -> Option<CheckId> {
         let (vs, rs) = (r.vs as usize, r.rs as usize);
-        let spec = self.lvs.specs().nth(vs)?;
+        let spec = self.lvs.spec(vs)?;
         let rs_spec = spec.real_servers.get(rs)?;
         let checker = rs_spec.checkers.get(usize::from(r.checker))?;
         if matches!(checker.config.kind, crate::config::CheckerKind::File(_)) {
@@ -450,6 +544,10 @@ impl VirtualServers {
             }
         }
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Room for the attempt records of one loop turn (they are drained after each): every
