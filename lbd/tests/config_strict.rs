@@ -242,3 +242,103 @@ fn vrrpv3_without_a_vip_is_an_error_as_in_keepalived() {
         ["t.conf:4: warning: vrrp_instance VI_1 has no virtual_ipaddress: it will only advertise"]
     );
 }
+
+/// (global_defs, instance lines, lower_prio_no_advert, higher_prio_send_advert), as keepalived
+/// 2.2.7's vrrp_complete_instance resolves them.
+#[test]
+fn lower_prio_no_advert_and_higher_prio_send_advert_resolve_as_keepalived() {
+    let cases = [
+        ("", "", false, false),
+        // The keyword alone means on; the global is the default the instance overrides.
+        (
+            "",
+            "    lower_prio_no_advert\n    higher_prio_send_advert",
+            true,
+            true,
+        ),
+        (
+            "",
+            "    lower_prio_no_advert off\n    higher_prio_send_advert false",
+            false,
+            false,
+        ),
+        (
+            "    vrrp_lower_prio_no_advert\n    vrrp_higher_prio_send_advert",
+            "",
+            true,
+            true,
+        ),
+        (
+            "    vrrp_lower_prio_no_advert on\n    vrrp_higher_prio_send_advert yes",
+            "    lower_prio_no_advert no\n    higher_prio_send_advert off",
+            false,
+            false,
+        ),
+        (
+            "    vrrp_lower_prio_no_advert false",
+            "    lower_prio_no_advert true",
+            true,
+            false,
+        ),
+        // Strict mode: lower_prio_no_advert on and higher_prio_send_advert off by default...
+        ("    vrrp_strict", "", true, false),
+        (
+            "    vrrp_strict\n    vrrp_higher_prio_send_advert",
+            "",
+            true,
+            false,
+        ),
+        ("", "    strict_mode on", true, false),
+        // ...and the instance's `strict_mode off` lifts it.
+        (
+            "    vrrp_strict\n    vrrp_higher_prio_send_advert",
+            "    strict_mode off",
+            false,
+            true,
+        ),
+    ];
+    for (global, body, lower, higher) in cases {
+        let text = conf(global, &format!("{body}\n{VIP}"));
+        let l = load(&text).unwrap();
+        let i = only(&l);
+        let g = &l.config.global;
+        assert_eq!(
+            (i.lower_prio_no_advert(g), i.higher_prio_send_advert(g)),
+            (lower, higher),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn strict_resets_lower_prio_advert_and_higher_prio_send_advert() {
+    let body = format!("    lower_prio_no_advert off\n    higher_prio_send_advert\n{VIP}");
+    let l = load(&conf("    vrrp_strict", &body)).unwrap();
+    let i = only(&l);
+    assert_eq!(i.lower_prio_no_advert, Some(true));
+    assert_eq!(i.higher_prio_send_advert, Some(false));
+    let w = warnings(&l);
+    let expect = [
+        "t.conf:4: warning: vrrp_instance VI_1: lower_prio_no_advert cannot be off; set (strict mode)",
+        "t.conf:4: warning: vrrp_instance VI_1: higher_prio_send_advert must be off; reset (strict mode)",
+    ];
+    assert_eq!(w[..expect.len()], expect, "{w:#?}");
+}
+
+#[test]
+fn lower_prio_no_advert_takes_a_boolean() {
+    for keyword in ["lower_prio_no_advert", "higher_prio_send_advert"] {
+        let errors = load(&conf("", &format!("    {keyword} maybe\n{VIP}"))).unwrap_err();
+        assert_eq!(
+            errors,
+            [format!(
+                "t.conf:7: error: expected on|off|true|false|yes|no (or nothing) for {keyword}, got 'maybe'"
+            )]
+        );
+    }
+    let errors = load(&conf("    vrrp_lower_prio_no_advert 2", VIP)).unwrap_err();
+    assert_eq!(
+        errors,
+        ["t.conf:2: error: expected on|off|true|false|yes|no (or nothing) for vrrp_lower_prio_no_advert, got '2'"]
+    );
+}

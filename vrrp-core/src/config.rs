@@ -132,6 +132,8 @@ pub struct RouterConfig {
     pub(crate) garp: GarpSchedule,
     pub(crate) initial: InitialState,
     pub(crate) trackers: Vec<TrackerConfig>,
+    pub(crate) lower_prio_no_advert: bool,
+    pub(crate) higher_prio_send_advert: bool,
 }
 
 impl RouterConfig {
@@ -158,6 +160,8 @@ impl RouterConfig {
                 garp: GarpSchedule::default(),
                 initial: InitialState::Backup,
                 trackers: Vec::new(),
+                lower_prio_no_advert: false,
+                higher_prio_send_advert: false,
             },
             interval: Duration::from_secs(1),
         }
@@ -216,6 +220,14 @@ impl RouterConfig {
     }
     pub fn trackers(&self) -> &[TrackerConfig] {
         &self.trackers
+    }
+    /// See [`RouterConfigBuilder::lower_prio_no_advert`].
+    pub fn lower_prio_no_advert(&self) -> bool {
+        self.lower_prio_no_advert
+    }
+    /// See [`RouterConfigBuilder::higher_prio_send_advert`].
+    pub fn higher_prio_send_advert(&self) -> bool {
+        self.higher_prio_send_advert
     }
     /// Whether we own the addresses (priority 255).
     pub fn is_owner(&self) -> bool {
@@ -305,6 +317,24 @@ impl RouterConfigBuilder {
     }
     pub fn initial_state(mut self, initial: InitialState) -> Self {
         self.cfg.initial = initial;
+        self
+    }
+    /// keepalived's `lower_prio_no_advert` (off by default, on in its strict mode): a master
+    /// that hears a lower priority (or our priority from a lower address) does not answer
+    /// with an advert at once, as RFC 5798 §6.4.3 says ("discard"); its next periodic advert,
+    /// on the unchanged timer, settles the election. Off, the master re-asserts at once, which
+    /// ends a split brain one interval sooner but answers every stray advert.
+    pub fn lower_prio_no_advert(mut self, on: bool) -> Self {
+        self.cfg.lower_prio_no_advert = on;
+        self
+    }
+    /// keepalived's `higher_prio_send_advert` (off by default, forbidden in its strict mode):
+    /// a master that yields to a higher priority (or our priority from a higher address) first
+    /// sends one advert of its own. The new master, hearing a lower priority, then re-announces
+    /// its addresses (`garp_lower_prio_repeat`), which repairs the ARP caches the two masters
+    /// fought over: the last gratuitous ARPs seen may have been ours.
+    pub fn higher_prio_send_advert(mut self, on: bool) -> Self {
+        self.cfg.higher_prio_send_advert = on;
         self
     }
     /// Tracks `id` (a script, interface or file the caller watches) with keepalived's weight

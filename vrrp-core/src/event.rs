@@ -114,7 +114,17 @@ pub enum Event {
     Announce { count: u32 },
     /// We answered a peer's advert with an immediate advert of our own (priority 0 or a lower
     /// priority from a peer that believes it is master).
+    ///
+    /// With [`higher_prio_send_advert`](crate::RouterConfigBuilder::higher_prio_send_advert),
+    /// also the advert a master sends as it yields (reason [`Reason::HigherPriorityAdvert`] or
+    /// [`Reason::EqualPriorityHigherAddress`]), reported before the transition.
     AdvertForced { reason: Reason, from: IpAddr },
+    /// A master heard a lower priority (or its own from a lower address) and, with
+    /// [`lower_prio_no_advert`](crate::RouterConfigBuilder::lower_prio_no_advert), did not
+    /// answer. Reported all the same: the caller's own reactions to a lower-priority master
+    /// (keepalived's `notify_master_rx_lower_pri`, `garp_lower_prio_repeat`) do not depend on
+    /// the advert.
+    LowerPriorityUnanswered { from: IpAddr },
     /// The effective priority changed (tracker weights).
     PriorityChanged { from: u8, to: u8 },
     /// A received packet was dropped.

@@ -20,7 +20,8 @@
 //! * [`config`]: [`RouterConfig`], validated by its builder (VRID, priority, version, interval,
 //!   VIPs, auth, `nopreempt` / `preempt_delay`, unicast peers, GARP schedule, trackers).
 //! * [`router`]: [`VirtualRouter`], the RFC 5798 §6 state machine with keepalived's behaviours
-//!   (start in BACKUP, immediate re-assertion against a lower-priority master, priority 0 when
+//!   (start in BACKUP, immediate re-assertion against a lower-priority master unless
+//!   `lower_prio_no_advert`, a parting advert with `higher_prio_send_advert`, priority 0 when
 //!   leaving MASTER for FAULT or shutdown).
 //! * [`timing`]: Skew_Time and Master_Down_Interval for v2 and v3.
 //! * [`track`]: tracked objects and keepalived's weight arithmetic.

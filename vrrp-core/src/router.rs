@@ -317,7 +317,8 @@ impl VirtualRouter {
         self.sync.wants_master = false;
     }
 
-    /// RFC 5798 §6.4.3, plus keepalived's immediate re-assertion against a lower priority.
+    /// RFC 5798 §6.4.3, plus keepalived's immediate re-assertion against a lower priority
+    /// (unless `lower_prio_no_advert`) and its parting advert (`higher_prio_send_advert`).
     #[cold]
     fn master_rx(&mut self, now: Instant, src: IpAddr, priority: u8, interval_cs: u16) {
         if priority == 0 {
@@ -332,6 +333,11 @@ impl VirtualRouter {
             Reason::HigherPriorityAdvert
         } else if priority == self.priority && src > self.cfg.primary {
             Reason::EqualPriorityHigherAddress
+        } else if self.cfg.lower_prio_no_advert {
+            // RFC 5798: discard. Our advert timer is left alone, as keepalived leaves it.
+            self.events
+                .push_back(Event::LowerPriorityUnanswered { from: src });
+            return;
         } else {
             // A peer believes it is master with a lower priority (split brain healing, or its
             // priority dropped): answer now instead of letting it run until our next advert.
@@ -342,12 +348,24 @@ impl VirtualRouter {
             });
             return;
         };
+        if self.cfg.higher_prio_send_advert {
+            self.events
+                .push_back(Event::AdvertForced { reason, from: src });
+        }
         self.adopt_interval(interval_cs);
         self.master = Some(PeerMaster {
             addr: src,
             priority,
         });
         self.become_backup(now, reason);
+        if self.cfg.higher_prio_send_advert {
+            // After the transition, which cancels what a master had pending: one advert at our
+            // priority, and no advert timer (we are a backup now).
+            self.tx = Some(PendingAdvert {
+                priority: self.priority,
+                next_dst: 0,
+            });
+        }
     }
 
     fn adopt_interval(&mut self, interval_cs: u16) {

@@ -325,6 +325,129 @@ fn master_reasserts_against_lower_priority_and_priority_zero() {
 }
 
 #[test]
+fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
+    for on in [false, true] {
+        let t0 = Instant::now();
+        let cfg = base(100).lower_prio_no_advert(on).build().unwrap();
+        assert_eq!(cfg.lower_prio_no_advert(), on);
+        let mut r = VirtualRouter::new(cfg, t0);
+        let t = to_master(&mut r, t0);
+        let t1 = t + Duration::from_millis(300);
+        // Lower priority, then equal priority from a lower address: both "lower".
+        for (src, prio) in [("192.0.2.11", 99), ("192.0.2.5", 100)] {
+            rx(&mut r, t1, src, prio);
+            assert_eq!(r.state(), State::Master);
+            if on {
+                assert_eq!(
+                    events(&mut r),
+                    [Event::LowerPriorityUnanswered { from: ip(src) }]
+                );
+                assert!(transmits(&mut r, t1).is_empty());
+                // The periodic advert stays where it was.
+                assert_eq!(r.poll_timeout(), Some(t + SEC));
+            } else {
+                assert_eq!(
+                    events(&mut r),
+                    [Event::AdvertForced {
+                        reason: Reason::LowerPriorityAdvert,
+                        from: ip(src)
+                    }]
+                );
+                assert_eq!(transmits(&mut r, t1), [(ip("224.0.0.18"), 100)]);
+                assert_eq!(r.poll_timeout(), Some(t1 + SEC));
+            }
+        }
+        // A leaving master (priority 0) is answered either way (RFC 5798 §6.4.3).
+        let t2 = t1 + Duration::from_millis(100);
+        rx(&mut r, t2, "192.0.2.11", 0);
+        assert_eq!(transmits(&mut r, t2), [(ip("224.0.0.18"), 100)]);
+    }
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_advert_while_yielding() {
+    for on in [false, true] {
+        for (src, prio, reason) in [
+            ("192.0.2.5", 101, Reason::HigherPriorityAdvert),
+            ("192.0.2.11", 100, Reason::EqualPriorityHigherAddress),
+        ] {
+            let t0 = Instant::now();
+            let cfg = base(100).higher_prio_send_advert(on).build().unwrap();
+            assert_eq!(cfg.higher_prio_send_advert(), on);
+            let mut r = VirtualRouter::new(cfg, t0);
+            let t = to_master(&mut r, t0);
+            rx(&mut r, t, src, prio);
+            assert_eq!(r.state(), State::Backup);
+            let yielded = [
+                Event::RemoveVips,
+                Event::StateChanged {
+                    from: State::Master,
+                    to: State::Backup,
+                    reason,
+                },
+            ];
+            let sent = r.stats().adverts_tx;
+            if on {
+                let mut expected = vec![Event::AdvertForced {
+                    reason,
+                    from: ip(src),
+                }];
+                expected.extend(yielded);
+                assert_eq!(events(&mut r), expected);
+                // Our own priority, not 0: the new master must see a lower-priority master.
+                assert_eq!(transmits(&mut r, t), [(ip("224.0.0.18"), 100)]);
+                assert_eq!(r.stats().adverts_tx, sent + 1);
+            } else {
+                assert_eq!(events(&mut r), yielded);
+                assert!(transmits(&mut r, t).is_empty());
+            }
+            // A backup now: the next deadline is the master-down timer, and it sends no more.
+            assert_eq!(r.poll_timeout(), Some(t + r.master_down_interval()));
+            let later = t + SEC;
+            rx(&mut r, later, src, prio);
+            r.handle_timeout(later);
+            assert!(transmits(&mut r, later).is_empty());
+        }
+    }
+}
+
+#[test]
+fn higher_prio_send_advert_reaches_every_unicast_peer() {
+    let t0 = Instant::now();
+    let cfg = base(100)
+        .unicast_peer(ip("192.0.2.20"))
+        .unicast_peer(ip("192.0.2.30"))
+        .higher_prio_send_advert(true)
+        .build()
+        .unwrap();
+    let mut r = VirtualRouter::new(cfg, t0);
+    let t = to_master(&mut r, t0);
+    let src = ip("192.0.2.20");
+    let meta = RxMeta {
+        src,
+        dst: us(),
+        ttl: TTL,
+    };
+    let addrs = [vip()];
+    let repr = AdvertRepr {
+        version: Version::V3,
+        vrid: 7,
+        priority: 200,
+        interval_cs: 100,
+        auth: Auth::None,
+        addresses: &addrs,
+    };
+    let mut msg = vec![0u8; repr.buffer_len()];
+    let n = repr.emit(&mut msg, src, us()).unwrap();
+    r.handle_packet(t, meta, &msg[..n]);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(
+        transmits(&mut r, t),
+        [(ip("192.0.2.20"), 100), (ip("192.0.2.30"), 100)]
+    );
+}
+
+#[test]
 fn v3_backup_adopts_master_interval_v2_does_not_need_to() {
     let t0 = Instant::now();
     let mut r = VirtualRouter::new(base(100).build().unwrap(), t0);

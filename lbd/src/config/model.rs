@@ -83,6 +83,10 @@ pub struct GlobalDefs {
     pub no_checker_emails: bool,
     pub vrrp_strict: bool,
     pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_lower_prio_no_advert [BOOL]`: default of every instance's `lower_prio_no_advert`.
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert [BOOL]`: default of every `higher_prio_send_advert`.
+    pub vrrp_higher_prio_send_advert: bool,
     /// Default for instances that do not say `version`.
     pub vrrp_version: VrrpVersion,
     /// Global gratuitous-ARP / unsolicited-NA defaults, overridden per instance.
@@ -395,6 +399,10 @@ pub struct VrrpInstance {
     /// Instance-level `strict_mode` / `skip_check_adv_addr`; `None`: the global value.
     pub strict_mode: Option<bool>,
     pub skip_check_adv_addr: Option<bool>,
+    /// `lower_prio_no_advert [BOOL]` / `higher_prio_send_advert [BOOL]`; `None`: the global
+    /// default (see [`VrrpInstance::lower_prio_no_advert`]).
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
 }
 
 impl VrrpInstance {
@@ -407,6 +415,24 @@ impl VrrpInstance {
     /// otherwise on unless strict mode. The address owner (priority 255) always accepts.
     pub fn accept_mode(&self, global: &GlobalDefs) -> bool {
         self.priority == 255 || self.accept.unwrap_or(!self.strict(global))
+    }
+
+    /// keepalived 2.2.7: the instance's setting, else `vrrp_lower_prio_no_advert`; strict mode
+    /// forces it on (RFC 5798 discards a lower-priority advert).
+    pub fn lower_prio_no_advert(&self, global: &GlobalDefs) -> bool {
+        self.strict(global)
+            || self
+                .lower_prio_no_advert
+                .unwrap_or(global.vrrp_lower_prio_no_advert)
+    }
+
+    /// keepalived 2.2.7: the instance's setting, else `vrrp_higher_prio_send_advert`; strict
+    /// mode forces it off (the RFCs have a yielding master send nothing).
+    pub fn higher_prio_send_advert(&self, global: &GlobalDefs) -> bool {
+        !self.strict(global)
+            && self
+                .higher_prio_send_advert
+                .unwrap_or(global.vrrp_higher_prio_send_advert)
     }
 }
 

@@ -52,6 +52,10 @@ pub struct InstanceDump {
     pub garp_lower_prio_repeat: u32,
     /// `garp_lower_prio_delay` in ms; `None`: no second burst.
     pub garp_lower_prio_delay_ms: Option<u128>,
+    /// `lower_prio_no_advert` as resolved (global default, on in strict mode).
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert` as resolved (global default, off in strict mode).
+    pub higher_prio_send_advert: bool,
     pub stats: StatsDump,
 }
 
@@ -105,6 +109,8 @@ pub fn snapshot(
                 accept_mode: cfg.accept_mode(),
                 garp_lower_prio_repeat: v.plan.lower_prio_garp.repeat,
                 garp_lower_prio_delay_ms: v.plan.lower_prio_garp.delay.map(|d| d.as_millis()),
+                lower_prio_no_advert: cfg.lower_prio_no_advert(),
+                higher_prio_send_advert: cfg.higher_prio_send_advert(),
                 stats: StatsDump {
                     adverts_rx: s.adverts_rx,
                     adverts_tx: s.adverts_tx,

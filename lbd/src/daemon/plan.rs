@@ -384,6 +384,8 @@ fn plan_instance(
                 .unwrap_or(global.vrrp_skip_check_adv_addr),
         )
         .garp(garp_schedule(&inst.garp, &global.garp))
+        .lower_prio_no_advert(inst.lower_prio_no_advert(global))
+        .higher_prio_send_advert(inst.higher_prio_send_advert(global))
         .initial_state(match inst.initial_state {
             InitialState::Master => vrrp_core::InitialState::Master,
             InitialState::Backup => vrrp_core::InitialState::Backup,

@@ -23,6 +23,8 @@ pub const KEYWORDS: &[&str] = &[
     "no_checker_emails",
     "vrrp_strict",
     "vrrp_skip_check_adv_addr",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
     "vrrp_version",
     "vrrp_garp_master_delay",
     "vrrp_garp_master_repeat",
@@ -50,8 +52,6 @@ const UNUSED: &[&str] = &[
     "vrrp_nftables_priority",
     "vrrp_nftables_ifindex",
     "vrrp_check_unicast_src",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
     "vrrp_garp_lower_prio_no_advert",
     "vrrp_priority",
     "checker_priority",
@@ -212,6 +212,17 @@ fn keyword(d: &mut Diagnostics, c: &Node, g: &mut GlobalDefs) -> bool {
         "no_checker_emails" => g.no_checker_emails = v::boolean(d, c).unwrap_or(true),
         "vrrp_strict" => g.vrrp_strict = v::flag(d, c),
         "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = v::boolean(d, c).unwrap_or(true),
+        // An invalid value keeps the previous one, as keepalived does.
+        "vrrp_lower_prio_no_advert" => {
+            if let Some(on) = v::boolean(d, c) {
+                g.vrrp_lower_prio_no_advert = on;
+            }
+        }
+        "vrrp_higher_prio_send_advert" => {
+            if let Some(on) = v::boolean(d, c) {
+                g.vrrp_higher_prio_send_advert = on;
+            }
+        }
         "vrrp_version" => {
             if let Some(ver) = v::int::<u8>(d, c, 2, 3) {
                 g.vrrp_version = if ver == 3 {

@@ -112,6 +112,14 @@ fn strict(d: &mut Diagnostics, i: &mut VrrpInstance) -> bool {
     }
     i.garp.lower_prio_repeat = Some(0);
     i.garp.lower_prio_delay = Some(Duration::ZERO);
+    if i.lower_prio_no_advert == Some(false) {
+        warn("lower_prio_no_advert cannot be off; set");
+    }
+    i.lower_prio_no_advert = Some(true);
+    if i.higher_prio_send_advert == Some(true) {
+        warn("higher_prio_send_advert must be off; reset");
+    }
+    i.higher_prio_send_advert = Some(false);
     if i.vmac_xmit_base {
         warn("vmac_xmit_base is not allowed; reset");
         i.vmac_xmit_base = false;

@@ -286,6 +286,8 @@ pub const INSTANCE_KEYWORDS: &[&str] = &[
     "vmac_xmit_base",
     "strict_mode",
     "skip_check_adv_addr",
+    "lower_prio_no_advert",
+    "higher_prio_send_advert",
 ];
 
 const INSTANCE_UNUSED: &[&str] = &[
@@ -299,8 +301,6 @@ const INSTANCE_UNUSED: &[&str] = &[
     "track_bfd",
     "promote_secondaries",
     "kernel_rx_buf_size",
-    "higher_prio_send_advert",
-    "lower_prio_no_advert",
     "notify_priority_changes",
     "use_ipvlan",
     "vmac_garp_intvl",
@@ -349,6 +349,8 @@ pub fn instance(d: &mut Diagnostics, n: &Node, global: &GlobalDefs) -> Option<Vr
         vmac_xmit_base: false,
         strict_mode: None,
         skip_check_adv_addr: None,
+        lower_prio_no_advert: None,
+        higher_prio_send_advert: None,
     };
     let mut advert = None;
     let mut explicit_version = false;
@@ -610,6 +612,13 @@ fn instance_keyword(d: &mut Diagnostics, c: &Node, i: &mut VrrpInstance) -> bool
         }
         "strict_mode" => i.strict_mode = v::boolean(d, c),
         "skip_check_adv_addr" => i.skip_check_adv_addr = v::boolean(d, c),
+        // An invalid value keeps the previous one, as keepalived does.
+        "lower_prio_no_advert" => {
+            i.lower_prio_no_advert = v::boolean(d, c).or(i.lower_prio_no_advert)
+        }
+        "higher_prio_send_advert" => {
+            i.higher_prio_send_advert = v::boolean(d, c).or(i.higher_prio_send_advert)
+        }
         _ => return false,
     }
     true

@@ -80,19 +80,25 @@ impl Runtime {
                     tracing::info!(
                         "({name}) received lower priority advert from {from}, forcing new election"
                     );
-                    // keepalived runs it with the configured arguments only.
-                    if let Some(line) = plan.notify.master_rx_lower_pri.clone() {
-                        self.spawn_script(&line, &[], None, None, Purpose::Notify(line.clone()));
-                    }
-                    if let Some(u) = u {
-                        self.lower_prio_first_burst(u, unit, now);
-                    }
+                    let line = plan.notify.master_rx_lower_pri.clone();
+                    self.lower_priority_heard(u, unit, line, now);
                 }
                 Reason::PriorityZero => {
                     tracing::info!("({name}) Master received priority 0 advertisement from {from}")
                 }
+                Reason::HigherPriorityAdvert | Reason::EqualPriorityHigherAddress => {
+                    tracing::info!(
+                        "({name}) sending an advert before yielding to {from} (higher_prio_send_advert)"
+                    )
+                }
                 other => tracing::info!("({name}) advert sent at once ({other}) to {from}"),
             },
+            Event::LowerPriorityUnanswered { from } => {
+                // lower_prio_no_advert: keepalived's line without ", forcing new election".
+                tracing::info!("({name}) received lower priority advert from {from}");
+                let line = plan.notify.master_rx_lower_pri.clone();
+                self.lower_priority_heard(u, unit, line, now);
+            }
             Event::PriorityChanged { from, to } => {
                 tracing::info!("({name}) Changing effective priority from {from} to {to}");
             }
@@ -101,6 +107,25 @@ impl Runtime {
                 self.drops.dropped(name, reason, now);
             }
             Event::TransmitFailed(e) => tracing::error!("({name}) cannot build advert: {e}"),
+        }
+    }
+
+    /// A master heard a lower-priority advert, answered or not (`lower_prio_no_advert`): the
+    /// `notify_master_rx_lower_pri` script and the `garp_lower_prio_repeat` bursts, as keepalived
+    /// runs both either way.
+    fn lower_priority_heard(
+        &mut self,
+        u: Option<usize>,
+        unit: &mut Unit,
+        notify: Option<String>,
+        now: Instant,
+    ) {
+        // keepalived runs it with the configured arguments only.
+        if let Some(line) = notify {
+            self.spawn_script(&line, &[], None, None, Purpose::Notify(line.clone()));
+        }
+        if let Some(u) = u {
+            self.lower_prio_first_burst(u, unit, now);
         }
     }
 
