@@ -44,7 +44,7 @@ done
 if [ "$quick" = 1 ]; then
   vs=${vs:-250} rs=${rs:-16} start_timeout=300 reload_timeout=120 vm_timeout=1800
 else
-  vs=${vs:-2500} rs=${rs:-16} start_timeout=1800 reload_timeout=600 vm_timeout=7200
+  vs=${vs:-2500} rs=${rs:-16} start_timeout=1800 reload_timeout=1200 vm_timeout=7200
 fi
 if [ -z "$lbd" ]; then
   target="${CARGO_TARGET_DIR:-$root/target}"
