@@ -2,7 +2,7 @@
 # Virtual servers at scale, lbd vs keepalived 2.2.7, same run, in the test-bed VM (issue 6):
 #   1. cold start: spawn until the kernel holds the full IPVS table (wall and CPU time)
 #   2. reload with one weight changed: SIGHUP until the kernel shows the new weight
-#   3. memory: VmRSS 10 s after the start, VmHWM after the reload (all the daemon's processes)
+#   3. memory: VmRSS 10 s after the full table, VmHWM after the reload (all the daemon's processes)
 # Default table: 2,500 virtual servers x 16 real servers = 40,000 TCP_CHECKs. Prints a markdown
 # report and writes it to benches/scenarios/results/lvs-latest.md.
 #
