@@ -253,19 +253,7 @@ impl Watch {
     fn start(addrs: Vec<String>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        // The thread must share this thread's network namespace: enter it by path.
-        let ns = fs::File::open(format!(
-            "/proc/{}/task/{}/ns/net",
-            std::process::id(),
-            // SAFETY: gettid has no preconditions.
-            unsafe { libc::gettid() }
-        ))
-        .unwrap();
-        let handle = thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns on this new thread only.
-            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        let handle = in_this_netns(move || {
             let mut gaps = 0;
             while !flag.load(Ordering::Relaxed) {
                 let got = dests();
@@ -349,6 +337,248 @@ fn a_restart_after_kill_9_adopts_the_table_without_a_gap() {
         String::from_utf8(Command::new("ipvsadm").arg("-Ln").output().unwrap().stdout).unwrap();
     assert!(table.contains("192.0.2.200:80"), "{table}");
     assert!(!table.contains("192.0.2.100:80"), "{table}");
+}
+
+/// An HTTP responder on `addr:port` answering every request with `name` (HTTP/1.0, then it
+/// closes), on its own thread in the caller's network namespace. TCP_CHECK's bare connects
+/// read EOF and are just closed. The thread outlives the test: its namespace goes with it.
+fn respond(addr: &str, port: u16, name: &'static str) {
+    use std::io::{Read, Write};
+    let l = listen(addr, port);
+    in_this_netns(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut req = Vec::new();
+            let mut buf = [0u8; 512];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            if req.starts_with(b"GET ") {
+                let _ = write!(
+                    c,
+                    "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
+                    name.len()
+                );
+            }
+        }
+    });
+}
+
+/// Spawns `f` on a thread that has joined this thread's network namespace (a test's `kernel()`
+/// unshared only its own thread's).
+fn in_this_netns<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let ns = fs::File::open(format!(
+        "/proc/{}/task/{}/ns/net",
+        std::process::id(),
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() }
+    ))
+    .unwrap();
+    thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on this new thread only.
+        let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        f()
+    })
+}
+
+/// What the client loop saw: answers by real server, and each failure with its reason.
+#[derive(Debug, Default)]
+struct Tally {
+    ok: usize,
+    by_server: std::collections::BTreeMap<String, usize>,
+    failures: Vec<String>,
+}
+
+/// One request through the virtual server on a fresh connection: the body (the real server's
+/// name) or why it failed.
+fn request(vip: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = vip.parse().unwrap();
+    let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map_err(|e| format!("connect: {e}"))?;
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut out = String::new();
+    c.read_to_string(&mut out)
+        .map_err(|e| format!("read: {e}"))?;
+    match out.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.0 200 ") => Ok(body.to_owned()),
+        _ => Err(format!("bad answer {out:?}")),
+    }
+}
+
+/// A client doing requests to the virtual server back to back until stopped.
+struct Client {
+    stop: Arc<AtomicBool>,
+    tally: Arc<std::sync::Mutex<Tally>>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl Client {
+    fn start(vip: &'static str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
+        let (flag, t) = (stop.clone(), tally.clone());
+        let handle = in_this_netns(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let r = request(vip);
+                let mut t = t.lock().unwrap();
+                match r {
+                    Ok(body) => {
+                        t.ok += 1;
+                        *t.by_server.entry(body).or_default() += 1;
+                    }
+                    Err(e) => t.failures.push(e),
+                }
+            }
+        });
+        Client {
+            stop,
+            tally,
+            handle,
+        }
+    }
+    /// Requests done so far (answered or failed).
+    fn done(&self) -> usize {
+        let t = self.tally.lock().unwrap();
+        t.ok + t.failures.len()
+    }
+    /// Waits until `n` more requests than now were done (at most `secs`).
+    fn wait_more(&self, n: usize, secs: u64) {
+        let want = self.done() + n;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.done() < want {
+            assert!(
+                Instant::now() < deadline,
+                "the client did only {} requests: {:?}",
+                self.done(),
+                self.tally.lock().unwrap()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    fn stop(self) -> Tally {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap();
+        Arc::try_unwrap(self.tally).unwrap().into_inner().unwrap()
+    }
+}
+
+/// IPVS's counters of each destination (`ipvsadm -Ln --stats`): address, connections, packets
+/// in, packets out.
+fn dest_stats() -> Vec<(String, u64, u64, u64)> {
+    let out = Command::new("ipvsadm")
+        .args(["-Ln", "--stats"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f[..] {
+                ["->", addr, conns, inpkts, outpkts, ..] if addr != "RemoteAddress:Port" => Some((
+                    addr.to_string(),
+                    conns.parse().ok()?,
+                    inpkts.parse().ok()?,
+                    outpkts.parse().ok()?,
+                )),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn a_client_sees_no_failed_request_across_a_reload_and_a_kill_9_restart() {
+    if !kernel() {
+        return;
+    }
+    const VIP: &str = "192.0.2.100:80";
+    let s = Scratch::new("client");
+    fs::write(s.path("lbd.conf"), config(2)).unwrap();
+    respond(RS1, PORT1, "rs1");
+    respond(RS2, PORT2, "rs2");
+    // Nothing listens on the virtual address: every answer went through IPVS (local node: the
+    // client, the virtual server and both real servers are in this namespace).
+    assert!(Command::new("ip")
+        .args(["addr", "add", "192.0.2.100/32", "dev", "lo"])
+        .status()
+        .unwrap()
+        .success());
+    let mut d = Daemon::start(&s, &["-C"]);
+    wait_for(&d, &both(2), 10);
+    request(VIP).unwrap();
+
+    let client = Client::start(VIP);
+    let watch = Watch::start(both(2).into_iter().map(|(a, _)| a).collect());
+    client.wait_more(100, 120);
+
+    // SIGHUP with one weight changed.
+    fs::write(s.path("lbd.conf"), config(3)).unwrap();
+    d.signal("-HUP");
+    wait_for(&d, &both(3), 10);
+    client.wait_more(100, 120);
+
+    // kill -9: IPVS goes on forwarding with no daemon at all for a while, then a new one
+    // adopts the table.
+    d.signal("-KILL");
+    let _ = d.child.wait();
+    let before = client.done();
+    thread::sleep(Duration::from_secs(1));
+    let while_down = client.done() - before;
+    wait_for(&d, &both(3), 1);
+    let d2 = Daemon::start(&s, &["-C"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d2.log().contains("adopting service") {
+        assert!(Instant::now() < deadline, "no adoption:\n{}", d2.log());
+        thread::sleep(Duration::from_millis(100));
+    }
+    // Through the restarted daemon's first checks (delay_loop 1).
+    thread::sleep(Duration::from_secs(3));
+    client.wait_more(100, 120);
+    wait_for(&d2, &both(3), 1);
+
+    let tally = client.stop();
+    assert_eq!(watch.stop(), 0, "a destination vanished");
+    let total = tally.ok + tally.failures.len();
+    eprintln!("client: {tally:?}, {while_down} while no daemon ran");
+    assert!(
+        tally.failures.is_empty(),
+        "{} of {total} failed: {:?}\n--- lbd log:\n{}",
+        tally.failures.len(),
+        tally.failures,
+        d2.log()
+    );
+    assert!(total >= 300, "{tally:?}");
+    assert!(while_down > 0, "no request while no daemon ran");
+    // Both real servers answered.
+    let (n1, n2) = (tally.by_server["rs1"], tally.by_server["rs2"]);
+    assert_eq!(n1 + n2, tally.ok, "{tally:?}");
+    // IPVS counted them: connections (fewer than requests: an entry still lingering when its
+    // client port comes back is reused), and each answer's packets (SYN, request, ACKs, FIN: at least 3 in; SYN-ACK, answer, FIN: 2 out).
+    let stats = dest_stats();
+    for (rs, n) in [
+        (format!("{RS1}:{PORT1}"), n1),
+        (format!("{RS2}:{PORT2}"), n2),
+    ] {
+        let n = n as u64;
+        let st = stats.iter().find(|s| s.0 == rs);
+        assert!(
+            st.is_some_and(|s| s.1 > 0 && s.2 >= 3 * n && s.3 >= 2 * n),
+            "{rs}: {n} answers, IPVS counters {stats:?}"
+        );
+    }
+    assert!(n1 > 0 && n2 > n1, "wrr 1:2 then 1:3: {tally:?}");
 }
 
 fn lbd(args: &[&str]) -> (bool, String, String) {

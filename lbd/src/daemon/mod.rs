@@ -36,6 +36,7 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
     };
     logging::init(sink, args.log_detail);
     tracing::info!("Starting lbd {} (VRRP)", env!("CARGO_PKG_VERSION"));
+    raise_nofile_limit();
     let mut loaded = match crate::config::load(&args.config) {
         Ok(l) => l,
         Err(e) => {
@@ -123,6 +124,35 @@ pub fn default_script_user(cfg: &mut crate::config::Config) -> Vec<String> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     script_user::apply(cfg, root, |u| sys::Credentials::lookup(u, None).is_ok())
+}
+
+/// Every health check in flight holds a socket: 40,000 checkers whose servers time out need
+/// thousands at once, far past the usual soft limit of 1,024 (systemd's default), and a check
+/// failing with EMFILE would take a healthy server out. So the soft limit goes up to the hard
+/// one, which stays the operator's (`LimitNOFILE=`); keepalived raises its own limit too.
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur >= lim.rlim_max
+    {
+        return;
+    }
+    let soft = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: setrlimit only reads the struct; raising the soft limit up to the hard one is
+    // always allowed.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+        tracing::debug!("open files limit raised from {soft} to {}", lim.rlim_max);
+    } else {
+        tracing::warn!(
+            "cannot raise the open files limit from {soft}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 /// keepalived's default: detach from the terminal (fork, new session, stdio to /dev/null).
