@@ -396,7 +396,17 @@ impl HealthChecker {
                     now,
                     scheduled,
                 };
-                match slot.checker.timeout(&mut cx) {
+                // The loop may have been blocked past the deadline while the socket became ready
+                // (connect completed, reply arrived), and with thousands of checks that readiness may
+                // not even be among the events polled so far: judge the attempt on its I/O first, and
+                // time it out only if that leaves it pending with its deadline still passed.
+                let progress = match slot.checker.ready(&mut cx) {
+                    Progress::Pending if slot.checker.deadline() <= now => {
+                        slot.checker.timeout(&mut cx)
+                    }
+                    p => p,
+                };
+                match progress {
                     // A checker that neither finishes nor moves its deadline would spin: fail it.
                     Progress::Pending if slot.checker.deadline() <= at => {
                         slot.checker.cancel(&self.registry);
