@@ -542,3 +542,29 @@ fn a_check_started_late_gets_its_whole_timeout_from_its_actual_start() {
     hc.handle_timeout(late + timeout - Duration::from_millis(1));
     assert!(drain(&mut hc).is_empty());
 }
+
+#[test]
+fn a_large_batch_started_with_a_stale_clock_counts_timeouts_from_the_actual_starts() {
+    let poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 100).unwrap();
+    let timeout = Duration::from_millis(50);
+    let timing = Timing::new(Duration::from_secs(10))
+        .with_retry(0, Duration::ZERO)
+        .with_warmup(Duration::ZERO);
+    let t0 = Instant::now();
+    let mut peers = Vec::new();
+    for id in 0..128 {
+        let (checker, peer) = await_datagram(timeout);
+        peers.push(peer);
+        hc.add_checker(Box::new(checker), timing, sub(id * 2 + 1), t0);
+    }
+    // The caller's `now` was taken before its loop was held up for longer than the timeout.
+    std::thread::sleep(timeout * 2);
+    hc.handle_timeout(t0);
+    assert!(drain(&mut hc).is_empty());
+    // Only the attempts started before the runtime looked at the clock again have used up
+    // their timeout by then; the others started at least `2 * timeout` after t0.
+    hc.handle_timeout(t0 + timeout);
+    let downs = drain(&mut hc).len();
+    assert_eq!(downs, 64);
+}
