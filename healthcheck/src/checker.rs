@@ -32,7 +32,8 @@ pub enum Progress {
 ///
 /// The runtime calls [`start`](Checker::start) to begin an attempt, then [`ready`](Checker::ready) whenever
 /// the token it was given becomes ready, and [`timeout`](Checker::timeout) once `now >= deadline()`, until
-/// the checker returns [`Progress::Done`]. Implementations must not block, must tolerate spurious `ready`
+/// the checker returns [`Progress::Done`]. An overdue attempt gets one last `ready` first, so that I/O
+/// finished while the event loop was late is judged rather than timed out. Implementations must not block, must tolerate spurious `ready`
 /// calls (readiness is edge-triggered and tokens are reused between attempts), and must always report a
 /// deadline while an attempt is in flight, so that no attempt can hang.
 pub trait Checker {

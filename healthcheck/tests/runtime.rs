@@ -438,3 +438,133 @@ fn probes_of_a_shared_check_reach_every_subscriber_over_real_sockets() {
         .all(|p| p.check == bad.check && p.result == ProbeResult::Failure(FailureKind::Connect)));
     drop(listener);
 }
+
+/// Waits for one datagram on a socket whose peer the test controls, like a connect waiting for its
+/// SYN-ACK: the reply can arrive while nobody is polling.
+struct AwaitDatagram {
+    sock: std::net::UdpSocket,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl Checker for AwaitDatagram {
+    fn start(&mut self, cx: &mut Context<'_>) -> Progress {
+        self.deadline = cx.now + self.timeout;
+        self.ready(cx)
+    }
+    fn ready(&mut self, _: &mut Context<'_>) -> Progress {
+        match self.sock.recv(&mut [0; 16]) {
+            Ok(_) => Progress::Done(CheckOutcome::Up),
+            Err(_) => Progress::Pending,
+        }
+    }
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+    fn timeout(&mut self, _: &mut Context<'_>) -> Progress {
+        Progress::Done(CheckOutcome::Down(Failure::new(
+            FailureKind::ConnectTimeout,
+            "no datagram: timed out.",
+        )))
+    }
+    fn cancel(&mut self, _: &Registry) {}
+    fn describe(&self) -> String {
+        "datagram".into()
+    }
+}
+
+/// A checker whose peer is `peer` (connected both ways, so the test can answer or stay silent).
+fn await_datagram(timeout: Duration) -> (AwaitDatagram, std::net::UdpSocket) {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.connect(peer.local_addr().unwrap()).unwrap();
+    peer.connect(sock.local_addr().unwrap()).unwrap();
+    sock.set_nonblocking(true).unwrap();
+    let checker = AwaitDatagram {
+        sock,
+        timeout,
+        deadline: Instant::now(),
+    };
+    (checker, peer)
+}
+
+#[test]
+fn a_reply_that_arrived_while_the_loop_was_blocked_counts_and_silence_still_times_out() {
+    let poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 100).unwrap();
+    let timeout = Duration::from_millis(50);
+    // `answered` starts down (alpha) and must come up; `silent` starts up and must go down.
+    let (answered, peer) = await_datagram(timeout);
+    let (silent, _silent_peer) = await_datagram(timeout);
+    let t0 = Instant::now();
+    let timing = Timing::new(Duration::from_secs(10))
+        .with_retry(0, Duration::ZERO)
+        .with_warmup(Duration::ZERO);
+    let a = hc.add_checker(Box::new(answered), timing.with_alpha(true), sub(1), t0);
+    let s = hc.add_checker(Box::new(silent), timing, sub(3), t0);
+    hc.handle_timeout(t0);
+    assert!(drain(&mut hc).is_empty());
+
+    // The server answers at once, but the daemon's loop is busy elsewhere for longer than the
+    // timeout, and then handles expired deadlines before (or without) the readiness events.
+    peer.send(b"pong").unwrap();
+    std::thread::sleep(timeout * 3);
+    hc.handle_timeout(Instant::now());
+
+    let ev = drain(&mut hc);
+    assert_eq!(hc.state(a.check), Some(ServerState::Up), "{ev:?}");
+    assert_eq!(hc.state(s.check), Some(ServerState::Down), "{ev:?}");
+    assert!(
+        ev.iter()
+            .any(|e| e.subscriber == 1 && e.change == Change::Up),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter().any(|e| e.subscriber == 3
+            && matches!(&e.change, Change::Down { reason } if reason.message == "no datagram: timed out.")),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn a_check_started_late_gets_its_whole_timeout_from_its_actual_start() {
+    let poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 100).unwrap();
+    let timeout = Duration::from_secs(3);
+    let (checker, _peer) = await_datagram(timeout);
+    let t0 = Instant::now();
+    let timing = Timing::new(Duration::from_secs(10)).with_warmup(Duration::ZERO);
+    hc.add_checker(Box::new(checker), timing, sub(1), t0);
+    // Due at t0, started 5 s late: the deadline counts from the start, not from t0.
+    let late = t0 + Duration::from_secs(5);
+    hc.handle_timeout(late);
+    assert_eq!(hc.poll_timeout(), Some(late + timeout));
+    hc.handle_timeout(late + timeout - Duration::from_millis(1));
+    assert!(drain(&mut hc).is_empty());
+}
+
+#[test]
+fn a_large_batch_started_with_a_stale_clock_counts_timeouts_from_the_actual_starts() {
+    let poll = Poll::new().unwrap();
+    let mut hc = HealthChecker::new(poll.registry(), 100).unwrap();
+    let timeout = Duration::from_millis(50);
+    let timing = Timing::new(Duration::from_secs(10))
+        .with_retry(0, Duration::ZERO)
+        .with_warmup(Duration::ZERO);
+    let t0 = Instant::now();
+    let mut peers = Vec::new();
+    for id in 0..128 {
+        let (checker, peer) = await_datagram(timeout);
+        peers.push(peer);
+        hc.add_checker(Box::new(checker), timing, sub(id * 2 + 1), t0);
+    }
+    // The caller's `now` was taken before its loop was held up for longer than the timeout.
+    std::thread::sleep(timeout * 2);
+    hc.handle_timeout(t0);
+    assert!(drain(&mut hc).is_empty());
+    // Only the attempts started before the runtime looked at the clock again have used up
+    // their timeout by then; the others started at least `2 * timeout` after t0.
+    hc.handle_timeout(t0 + timeout);
+    let downs = drain(&mut hc).len();
+    assert_eq!(downs, 64);
+}

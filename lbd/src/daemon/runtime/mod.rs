@@ -273,7 +273,9 @@ impl Runtime {
                 }
             }
             self.run_timers(now);
-            self.vs_timers(now);
+            // Handling the batch (IPVS edits, script starts) can take long: checks started now
+            // count their connect_timeout from a fresh clock, not from before the batch.
+            self.vs_timers(Instant::now());
             for req in requests.drain(..) {
                 match req {
                     Request::Stop => {
