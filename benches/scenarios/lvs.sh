@@ -11,6 +11,8 @@
 #   --quick   250 x 16 = 4,000 real servers, shorter time-outs.
 #   --lbd     use this binary instead of building `cargo build --release -p lbd`.
 #   --keep    keep the VM's output there (daemon logs and configs, lvs.json).
+#   --reload-timeout SECS  give up on a reload after SECS (reported as "> SECS"; keepalived's
+#             one-weight reload at full size takes ~20 min under TCG).
 # Everything runs in one VM (`testbed/vm-run`, QEMU TCG), each daemon in its own network
 # namespace (dmlb*) inside it; nothing touches the host's network.
 set -euo pipefail
@@ -27,7 +29,7 @@ for tool in python3 /usr/sbin/keepalived /usr/sbin/ipvsadm qemu-system-x86_64; d
 done
 
 cmdline="benches/scenarios/lvs.sh${*:+ $*}"
-lbd="" keep="" quick=0 vs="" rs="" only="lbd,keepalived"
+lbd="" keep="" quick=0 vs="" rs="" only="lbd,keepalived" reload_timeout_opt=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --rs-per-vs) rs="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
+    --reload-timeout) reload_timeout_opt="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "lvs.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -75,6 +78,7 @@ t0=$SECONDS
 
 # 40,000 listening sockets and two daemons' tables: more memory than the VM's default 2G.
 rc=0
+reload_timeout=${reload_timeout_opt:-$reload_timeout}
 (cd "$root" && testbed/vm-run --timeout "$vm_timeout" -m "${LBD_VM_MEMORY:-4G}" --out "$out" -- \
   sh -c 'exec python3 -B benches/scenarios/lvs.py run --out "$LBD_VM_OUT" "$@"' lvs --lbd "$lbd" \
   --vs "$vs" --rs-per-vs "$rs" --only "$only" --start-timeout "$start_timeout" \
