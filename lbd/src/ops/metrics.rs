@@ -372,7 +372,8 @@ impl Metrics {
         );
         let les = le_labels(IPVS_BUCKETS);
         for (op, s) in &self.ipvs {
-            s.duration.write(w, &Labels::new(&[("operation", op)]), &les);
+            s.duration
+                .write(w, &Labels::new(&[("operation", op)]), &les);
         }
         w.family(
             "lbd_ipvs_requests_total",
@@ -591,7 +592,11 @@ mod tests {
             for r in 0..16u32 {
                 let rs = format!("198.51.{}.{}:8080", v % 200, r);
                 let id = m.check_series(&vs, &rs, "TCP_CHECK");
-                m.record_probe(id, ProbeResult::Success, Duration::from_micros(700 + u64::from(r)));
+                m.record_probe(
+                    id,
+                    ProbeResult::Success,
+                    Duration::from_micros(700 + u64::from(r)),
+                );
                 if r == 3 {
                     m.record_probe(
                         id,

@@ -241,10 +241,10 @@ impl Ops {
     pub fn answer(&mut self, registry: &Registry, token: Token, query: Query, status: &Status) {
         match query {
             Query::Metrics(req) => {
-                let body = self.metrics.render(status);
-                let bytes = http::ok(exposition::CONTENT_TYPE, body.as_bytes(), req.head);
+                let body = self.metrics.render(status).into_bytes();
+                let (head, body) = http::ok(exposition::CONTENT_TYPE, body, req.head);
                 if let Some(s) = self.metrics_server.as_mut() {
-                    s.respond(registry, token, bytes);
+                    s.respond_parts(registry, token, head, body);
                 }
             }
             Query::Status => {
