@@ -75,11 +75,12 @@ impl Writer {
         Self::default()
     }
 
-    /// A writer whose buffer starts with room for `bytes` (the previous document's size), so
-    /// that a large document is not copied while it grows.
-    pub fn with_capacity(bytes: usize) -> Self {
+    /// A writer appending to `out` (emptied): a buffer kept from the previous document spares
+    /// growing a large one and faulting in its pages again.
+    pub fn reusing(mut out: String) -> Self {
+        out.clear();
         Self {
-            out: String::with_capacity(bytes),
+            out,
             family: String::new(),
         }
     }

@@ -78,6 +78,8 @@ pub struct Server<L: Listen, R> {
     proto: Protocol<R>,
     /// Called on each accepted stream; `false` closes it without a word (peer checks).
     admit: fn(&L::Stream) -> bool,
+    /// The largest body sent so far, emptied, for the next response to be built in.
+    spare_body: Vec<u8>,
 }
 
 impl<L: Listen, R> Server<L, R> {
@@ -100,6 +102,7 @@ impl<L: Listen, R> Server<L, R> {
             conns: (0..slots).map(|_| None).collect(),
             proto,
             admit,
+            spare_body: Vec::new(),
         })
     }
 
@@ -276,6 +279,16 @@ impl<L: Listen, R> Server<L, R> {
     fn close(&mut self, registry: &Registry, i: usize) {
         if let Some(mut conn) = self.conns.get_mut(i).and_then(Option::take) {
             let _ = registry.deregister(&mut conn.stream);
+            if conn.body.capacity() > self.spare_body.capacity() {
+                conn.body.clear();
+                self.spare_body = conn.body;
+            }
         }
+    }
+
+    /// An empty buffer for a response body: the allocation of an earlier one if there is
+    /// one free, so that a body of many megabytes is not allocated and faulted in anew.
+    pub fn take_spare_body(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.spare_body)
     }
 }
