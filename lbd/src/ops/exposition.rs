@@ -48,6 +48,20 @@ impl From<f64> for Value {
     }
 }
 
+/// Label pairs rendered once (`k="v",k="v"`, escaped), for a series written at every scrape:
+/// with tens of thousands of health-check series, formatting their labels anew each time is
+/// most of a scrape's cost, and the scrape runs on the event loop.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels(String);
+
+impl Labels {
+    pub fn new(labels: &[(&str, &str)]) -> Self {
+        let mut s = String::new();
+        push_labels(&mut s, labels);
+        Self(s)
+    }
+}
+
 /// Accumulates one exposition document.
 #[derive(Debug, Default)]
 pub struct Writer {
@@ -61,14 +75,30 @@ impl Writer {
         Self::default()
     }
 
+    /// A writer appending to `out` (emptied): a buffer kept from the previous document spares
+    /// growing a large one and faulting in its pages again.
+    pub fn reusing(mut out: String) -> Self {
+        out.clear();
+        Self {
+            out,
+            family: String::new(),
+        }
+    }
+
     /// Starts a family: its `# HELP` and `# TYPE` lines.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
         debug_assert!(valid_name(name), "metric name {name:?}");
         self.family.clear();
         self.family.push_str(name);
-        let _ = write!(self.out, "# HELP {name} ");
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push(' ');
         escape_into(&mut self.out, help, false);
-        let _ = writeln!(self.out, "\n# TYPE {name} {}", kind.as_str());
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(kind.as_str());
+        self.out.push('\n');
     }
 
     /// One sample of the current family (`suffix` is `_bucket`, `_sum`, `_count` for
@@ -78,23 +108,41 @@ impl Writer {
         self.out.push_str(suffix);
         if !labels.is_empty() {
             self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                debug_assert!(valid_name(k), "label name {k:?}");
-                if i > 0 {
+            push_labels(&mut self.out, labels);
+            self.out.push('}');
+        }
+        self.value(value.into());
+    }
+
+    /// Like [`sample`](Self::sample) with labels rendered beforehand, plus at most one more
+    /// pair after them (`le`, `result`).
+    pub fn sample_with(
+        &mut self,
+        suffix: &str,
+        labels: &Labels,
+        extra: Option<(&str, &str)>,
+        value: impl Into<Value>,
+    ) {
+        self.out.push_str(&self.family);
+        self.out.push_str(suffix);
+        if !labels.0.is_empty() || extra.is_some() {
+            self.out.push('{');
+            self.out.push_str(&labels.0);
+            if let Some(pair) = extra {
+                if !labels.0.is_empty() {
                     self.out.push(',');
                 }
-                self.out.push_str(k);
-                self.out.push_str("=\"");
-                escape_into(&mut self.out, v, true);
-                self.out.push('"');
+                push_labels(&mut self.out, &[pair]);
             }
             self.out.push('}');
         }
+        self.value(value.into());
+    }
+
+    fn value(&mut self, value: Value) {
         self.out.push(' ');
-        match value.into() {
-            Value::Int(v) => {
-                let _ = write!(self.out, "{v}");
-            }
+        match value {
+            Value::Int(v) => push_int(&mut self.out, v),
             Value::Float(v) => push_float(&mut self.out, v),
         }
         self.out.push('\n');
@@ -103,6 +151,34 @@ impl Writer {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
+    for (i, (k, v)) in labels.iter().enumerate() {
+        debug_assert!(valid_name(k), "label name {k:?}");
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_into(out, v, true);
+        out.push('"');
+    }
+}
+
+/// Decimal digits without going through `fmt` (most samples are small counters).
+fn push_int(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 fn push_float(out: &mut String, v: f64) {
@@ -126,6 +202,11 @@ pub fn le_label(bound: f64) -> String {
 
 /// HELP text escapes `\` and newline; label values also `"`.
 fn escape_into(out: &mut String, s: &str, quote: bool) {
+    let special = |b: u8| b == b'\\' || b == b'\n' || (quote && b == b'"');
+    if !s.bytes().any(special) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -175,5 +256,26 @@ mod tests {
         assert!(!valid_name(""));
         assert_eq!(le_label(0.005), "0.005");
         assert_eq!(le_label(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn integers_and_prerendered_labels() {
+        let mut w = Writer::new();
+        w.family("lbd_z", Kind::Counter, "z");
+        for v in [0, 7, 10, 4_294_967_296, u64::MAX] {
+            w.sample("", &[], v);
+        }
+        let l = Labels::new(&[("a", "x\"y"), ("b", "2")]);
+        w.sample_with("_bucket", &l, Some(("le", "+Inf")), 3u64);
+        w.sample_with("", &l, None, 0.5);
+        w.sample_with("", &Labels::default(), Some(("result", "ok")), 1u64);
+        w.sample_with("", &Labels::default(), None, 2u64);
+        assert_eq!(
+            w.finish(),
+            "# HELP lbd_z z\n# TYPE lbd_z counter\nlbd_z 0\nlbd_z 7\nlbd_z 10\n\
+             lbd_z 4294967296\nlbd_z 18446744073709551615\n\
+             lbd_z_bucket{a=\"x\\\"y\",b=\"2\",le=\"+Inf\"} 3\nlbd_z{a=\"x\\\"y\",b=\"2\"} 0.5\n\
+             lbd_z{result=\"ok\"} 1\nlbd_z 2\n"
+        );
     }
 }

@@ -55,17 +55,15 @@ fn parse(buf: &[u8]) -> Parse<MetricsRequest> {
     Parse::Request(MetricsRequest { head })
 }
 
-/// A complete `200 OK` response.
-pub fn ok(content_type: &str, body: &[u8], head: bool) -> Vec<u8> {
-    let mut out = format!(
+/// A `200 OK` response as its head and its body (empty for HEAD), sent one after the other:
+/// a body of many megabytes is not copied behind the head.
+pub fn ok(content_type: &str, body: Vec<u8>, head: bool) -> (Vec<u8>, Vec<u8>) {
+    let out = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
-    if !head {
-        out.extend_from_slice(body);
-    }
-    out
+    (out, if head { Vec::new() } else { body })
 }
 
 fn error(code: u16, reason: &str) -> Vec<u8> {
@@ -133,9 +131,11 @@ mod tests {
 
     #[test]
     fn responses() {
-        let r = ok("text/plain", b"abc", false);
-        assert!(r.ends_with(b"Content-Length: 3\r\nConnection: close\r\n\r\nabc"));
-        let h = ok("text/plain", b"abc", true);
+        let (r, body) = ok("text/plain", b"abc".to_vec(), false);
+        assert!(r.ends_with(b"Content-Length: 3\r\nConnection: close\r\n\r\n"));
+        assert_eq!(body, b"abc");
+        let (h, body) = ok("text/plain", b"abc".to_vec(), true);
         assert!(h.ends_with(b"Content-Length: 3\r\nConnection: close\r\n\r\n"));
+        assert!(body.is_empty());
     }
 }

@@ -241,11 +241,13 @@ impl Ops {
     pub fn answer(&mut self, registry: &Registry, token: Token, query: Query, status: &Status) {
         match query {
             Query::Metrics(req) => {
-                let body = self.metrics.render(status);
-                let bytes = http::ok(exposition::CONTENT_TYPE, body.as_bytes(), req.head);
-                if let Some(s) = self.metrics_server.as_mut() {
-                    s.respond(registry, token, bytes);
-                }
+                let Some(s) = self.metrics_server.as_mut() else {
+                    return;
+                };
+                let buf = String::from_utf8(s.take_spare_body()).unwrap_or_default();
+                let body = self.metrics.render_into(status, buf).into_bytes();
+                let (head, body) = http::ok(exposition::CONTENT_TYPE, body, req.head);
+                s.respond_parts(registry, token, head, body);
             }
             Query::Status => {
                 let bytes = match serde_json::to_vec(status) {

@@ -60,6 +60,9 @@ struct Conn<S> {
     stream: S,
     inbox: Vec<u8>,
     outbox: Vec<u8>,
+    /// Sent after `outbox` (a large body, kept apart from its small head).
+    body: Vec<u8>,
+    /// Bytes of `outbox` then `body` written so far.
     written: usize,
     /// The request was handed to the loop and is being answered.
     answered: bool,
@@ -75,6 +78,8 @@ pub struct Server<L: Listen, R> {
     proto: Protocol<R>,
     /// Called on each accepted stream; `false` closes it without a word (peer checks).
     admit: fn(&L::Stream) -> bool,
+    /// The largest body sent so far, emptied, for the next response to be built in.
+    spare_body: Vec<u8>,
 }
 
 impl<L: Listen, R> Server<L, R> {
@@ -97,6 +102,7 @@ impl<L: Listen, R> Server<L, R> {
             conns: (0..slots).map(|_| None).collect(),
             proto,
             admit,
+            spare_body: Vec::new(),
         })
     }
 
@@ -163,12 +169,24 @@ impl<L: Listen, R> Server<L, R> {
     /// Queues the answer to the request [`on_ready`](Self::on_ready) returned and writes what
     /// the socket takes now; the rest goes out on writable events.
     pub fn respond(&mut self, registry: &Registry, token: Token, bytes: Vec<u8>) {
+        self.respond_parts(registry, token, bytes, Vec::new());
+    }
+
+    /// [`respond`](Self::respond) with `head` then `body`.
+    pub fn respond_parts(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        head: Vec<u8>,
+        body: Vec<u8>,
+    ) {
         let Some(i) = self.slot(token) else { return };
         let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         conn.answered = true;
-        conn.outbox = bytes;
+        conn.outbox = head;
+        conn.body = body;
         conn.written = 0;
         conn.inbox = Vec::new();
         self.flush(registry, i);
@@ -218,6 +236,7 @@ impl<L: Listen, R> Server<L, R> {
                 stream,
                 inbox: Vec::new(),
                 outbox: Vec::new(),
+                body: Vec::new(),
                 written: 0,
                 answered: false,
                 deadline: now + CONN_DEADLINE,
@@ -229,8 +248,15 @@ impl<L: Listen, R> Server<L, R> {
         let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
-        while conn.written < conn.outbox.len() {
-            match conn.stream.write(&conn.outbox[conn.written..]) {
+        loop {
+            let rest = match conn.written.checked_sub(conn.outbox.len()) {
+                None => conn.outbox.get(conn.written..),
+                Some(at) => conn.body.get(at..),
+            };
+            let Some(rest) = rest.filter(|r| !r.is_empty()) else {
+                break;
+            };
+            match conn.stream.write(rest) {
                 Ok(0) => break,
                 Ok(n) => conn.written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -253,6 +279,16 @@ impl<L: Listen, R> Server<L, R> {
     fn close(&mut self, registry: &Registry, i: usize) {
         if let Some(mut conn) = self.conns.get_mut(i).and_then(Option::take) {
             let _ = registry.deregister(&mut conn.stream);
+            if conn.body.capacity() > self.spare_body.capacity() {
+                conn.body.clear();
+                self.spare_body = conn.body;
+            }
         }
+    }
+
+    /// An empty buffer for a response body: the allocation of an earlier one if there is
+    /// one free, so that a body of many megabytes is not allocated and faulted in anew.
+    pub fn take_spare_body(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.spare_body)
     }
 }

@@ -2,7 +2,7 @@
 //! document built from the engines when a client asks.
 
 use super::*;
-use crate::ops::{Ops, OpsError, OpsOptions, Status, StatusInputs};
+use crate::ops::{Ops, OpsError, OpsOptions, Query, Status, StatusInputs};
 
 impl Runtime {
     /// Opens the metrics listener, the status socket and the systemd notifier.
@@ -36,14 +36,17 @@ impl Runtime {
 
     pub(super) fn on_ops(&mut self, token: Token, now: Instant) {
         if let Some(query) = self.ops.on_ready(self.poll.registry(), token, now) {
-            let status = self.ops_status();
+            // The metrics read no virtual-server status: with tens of thousands of real servers
+            // building it would be most of a scrape's cost.
+            let status = self.ops_status(matches!(query, Query::Status));
             self.ops.answer(self.poll.registry(), token, query, &status);
         }
         self.timers.set(TimerKey::Ops, self.ops.next_deadline());
     }
 
-    /// What `lbd status` and `/metrics` report, read from the engines now.
-    pub fn ops_status(&self) -> Status {
+    /// What `lbd status` and `/metrics` report, read from the engines now; the virtual
+    /// servers only `with_virtual_servers`.
+    pub fn ops_status(&self, with_virtual_servers: bool) -> Status {
         let name = |id: TrackerId| {
             self.trackers.get(&id).map(|t| match &t.key {
                 TrackKey::Interface(n) => format!("interface {n}"),
@@ -62,7 +65,11 @@ impl Runtime {
             drops: &self.drops,
             reloads: self.reloads,
             config_path: &self.config_path,
-            virtual_servers: self.vs_status(),
+            virtual_servers: if with_virtual_servers {
+                self.vs_status()
+            } else {
+                None
+            },
         })
     }
 }
