@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 
+/// The largest response body kept allocated between two responses.
+const MAX_SPARE_BODY: usize = 16 << 20;
+
 /// How long a connection may take from accept to the last byte written.
 pub const CONN_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -279,7 +282,11 @@ impl<L: Listen, R> Server<L, R> {
     fn close(&mut self, registry: &Registry, i: usize) {
         if let Some(mut conn) = self.conns.get_mut(i).and_then(Option::take) {
             let _ = registry.deregister(&mut conn.stream);
-            if conn.body.capacity() > self.spare_body.capacity() {
+            // Bodies up to 16 MiB are kept for the next scrape; a larger one (tens of thousands
+            // of checkers) is freed, so that the daemon does not hold it between scrapes.
+            if conn.body.capacity() > self.spare_body.capacity()
+                && conn.body.capacity() <= MAX_SPARE_BODY
+            {
                 conn.body.clear();
                 self.spare_body = conn.body;
             }
