@@ -45,6 +45,7 @@ fn misc_dynamic_weights() {
     std::fs::write(&script, "#!/bin/sh\nexit \"$1\"\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_not_busy(&script);
     let path = |code: u8| format!("{} {code}", script.display());
     assert_eq!(attempt(&misc_spec(&path(0), T, true)).0, CheckOutcome::Up);
     assert!(matches!(
@@ -139,6 +140,7 @@ fn a_program_the_user_cannot_run_is_a_failure() {
     let script = dir.join("root-only.sh");
     std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    wait_not_busy(&script);
     let mut spec = misc_spec(script.to_str().unwrap(), T, false);
     assert_up(&attempt(&spec).0);
     if let CheckKind::Misc(m) = &mut spec.kind {
@@ -147,4 +149,19 @@ fn a_program_the_user_cannot_run_is_a_failure() {
     let (o, _) = attempt(&spec);
     assert_down(&o, FailureKind::Script, "could not be started");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script just written can be briefly unexecutable (ETXTBSY): a child that another test
+/// thread forks at that moment inherits the writable descriptor until its exec closes it.
+/// Runs the script (as root, where these tests run) until the kernel lets it.
+fn wait_not_busy(script: &std::path::Path) {
+    for _ in 0..100 {
+        match std::process::Command::new(script).arg("0").status() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => return,
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY)", script.display());
 }
