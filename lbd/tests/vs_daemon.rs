@@ -105,6 +105,18 @@ impl Daemon {
     fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
+    /// Whether `line` reaches the log within 10 s: lbd writes console lines in batches before
+    /// its loop waits, a moment after the kernel already shows what they report.
+    fn logs(&self, line: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(line) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
 }
 
 impl Drop for Daemon {
@@ -204,13 +216,13 @@ fn health_checks_drive_the_table_and_reload_changes_one_weight() {
     // RS1 stops listening: after the retry its destination leaves.
     drop(l1);
     wait_for(&d, &both(2)[1..], 10);
-    assert!(d.log().contains(&format!(
+    assert!(d.logs(&format!(
         "Removing service [{RS1}]:tcp:{PORT1} from VS [192.0.2.100]:tcp:80"
     )));
     // And comes back with its listener.
     let _l1 = listen(RS1, PORT1);
     wait_for(&d, &both(2), 10);
-    assert!(d.log().contains(&format!(
+    assert!(d.logs(&format!(
         "Adding service [{RS1}]:tcp:{PORT1} to VS [192.0.2.100]:tcp:80"
     )));
 
@@ -746,7 +758,7 @@ fn http_get_puts_a_server_in_and_takes_it_out() {
     server.kill().unwrap();
     server.wait().unwrap();
     wait_for(&d, &[], 10);
-    assert!(d.log().contains(&format!(
+    assert!(d.logs(&format!(
         "Removing service [{RS2}]:tcp:{PORT2} from VS [192.0.2.100]:tcp:80"
     )));
 }

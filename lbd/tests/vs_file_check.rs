@@ -94,9 +94,18 @@ impl Daemon {
     fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
+    /// Waits for `line`: lbd writes console lines in batches before its loop waits, so a
+    /// line can reach the file a moment after the kernel shows what it logs.
     fn logged(&self, line: &str) {
-        let log = self.log();
-        assert!(log.contains(line), "no '{line}' in:\n{log}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(line) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no '{line}' in:\n{log}");
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
