@@ -144,9 +144,17 @@ fn flags_ops_and_pe_reach_ipvs_and_a_reload_changes_them() {
     want[0] = "TCP 192.0.2.100:80 sh (sh-port)";
     want.sort();
     wait_sorted(&d, &want, 60);
-    let log = d.log();
-    let after = log.split("Reloading configuration").nth(1).unwrap_or("");
-    assert!(after.contains("IPVS: 1 request(s): [SetService"), "{log}");
+    // Console lines are written in batches before lbd's loop waits: give them a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = d.log();
+        let after = log.split("Reloading configuration").nth(1).unwrap_or("");
+        if after.contains("IPVS: 1 request(s): [SetService") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Polls until `ipvsadm -Ln` shows exactly `want` (sorted) as service lines, or fails after
