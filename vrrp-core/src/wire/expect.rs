@@ -79,17 +79,7 @@ impl PeerAdvert {
         if !self.unicast && meta.ttl != TTL {
             return None;
         }
-        let (addresses, multicast) = match (meta.src, meta.dst, self.family) {
-            (IpAddr::V4(src), IpAddr::V4(dst), Family::V4) => (
-                u64::from(u32::from(src)) + u64::from(u32::from(dst)),
-                dst.is_multicast(),
-            ),
-            (IpAddr::V6(_), IpAddr::V6(dst), Family::V6) => (
-                checksum::address_sum(meta.src) + checksum::address_sum(meta.dst),
-                dst.is_multicast(),
-            ),
-            _ => return None,
-        };
+        let (addresses, multicast) = super::validate::pseudo_addresses(meta, self.family)?;
         if multicast == self.unicast || msg.len() != self.len {
             return None;
         }

@@ -205,6 +205,24 @@ pub(crate) fn accept_v3<'b>(
     accept_v3_header(msg, meta, policy).map(|_| Advert::new_unchecked(msg))
 }
 
+/// The unfolded sum of the packet's source and destination (the v3 pseudo-header's
+/// addresses) and whether it was sent to a multicast group; `None` when the addresses are not
+/// of `family`. Shared by the fast accept paths.
+#[inline]
+pub(crate) fn pseudo_addresses(meta: &RxMeta, family: Family) -> Option<(u64, bool)> {
+    match (meta.src, meta.dst, family) {
+        (IpAddr::V4(src), IpAddr::V4(dst), Family::V4) => Some((
+            u64::from(u32::from(src)) + u64::from(u32::from(dst)),
+            dst.is_multicast(),
+        )),
+        (IpAddr::V6(_), IpAddr::V6(dst), Family::V6) => Some((
+            checksum::address_sum(meta.src) + checksum::address_sum(meta.dst),
+            dst.is_multicast(),
+        )),
+        _ => None,
+    }
+}
+
 /// [`accept_v3`], returning the accepted message's fixed header as one big-endian word (see
 /// [`HeaderWord`]): the engine reads the priority and interval from it without the bounds
 /// checks of a slice, and a word comes back in a register.
@@ -217,17 +235,7 @@ pub(crate) fn accept_v3_header(
     if policy.version != Version::V3 || (!policy.unicast && meta.ttl != TTL) {
         return None;
     }
-    let (addresses_sum, multicast) = match (meta.src, meta.dst, policy.family) {
-        (IpAddr::V4(src), IpAddr::V4(dst), Family::V4) => (
-            u64::from(u32::from(src)) + u64::from(u32::from(dst)),
-            dst.is_multicast(),
-        ),
-        (IpAddr::V6(_), IpAddr::V6(dst), Family::V6) => (
-            checksum::address_sum(meta.src) + checksum::address_sum(meta.dst),
-            dst.is_multicast(),
-        ),
-        _ => return None,
-    };
+    let (addresses_sum, multicast) = pseudo_addresses(meta, policy.family)?;
     if multicast == policy.unicast {
         return None;
     }
