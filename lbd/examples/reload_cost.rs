@@ -115,6 +115,9 @@ fn incremental(old: &Path, new: &Path, repeat: usize) -> Result<(), Box<dyn Erro
                 last = Some(outcome);
             }
         }
+        if loaded.config != load(&copy)?.config {
+            return Err("the patched configuration differs from a full load".into());
+        }
         println!(
             "incremental: tracked load {:.1} ms; reading the file {:.2} ms; reload with the edit {:.2} ms, unchanged {:.2} ms ({last:?})",
             ms(load_time),
