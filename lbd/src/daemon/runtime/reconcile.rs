@@ -31,6 +31,7 @@ impl Runtime {
                     .history
                     .retain(|n| instances.iter().any(|i| i.name == n));
                 self.failed.clear();
+                self.prepare_track_files(false);
                 self.replan(now);
                 tracing::info!("Reload finished");
             }
