@@ -1,5 +1,7 @@
 //! Scheduler flags, one-packet scheduling and the persistence engine, from keepalived.conf to
-//! a real IPVS table, read back with `ipvsadm -Ln` (the operator's view). This machine's
+//! a real IPVS table, read back with `ipvsadm -Ln` (the operator's view); and the reload of
+//! one virtual server (`VirtualServers::reload_changed`) against the full reload, on the
+//! kernel's table and with live health checks. This machine's
 //! kernel has no IPVS, so the test is `#[ignore]`d and runs in the VM, in its own network
 //! namespace:
 //!
@@ -174,4 +176,140 @@ fn wait_sorted(d: &Daemon, want: &[&str], secs: u64) {
         );
         thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Virtual servers 192.0.2.110-112:80, each with 127.0.0.1:`port` (a listener: up) and
+/// 127.0.0.2:`port` (refused: down); the second one's weights are `w1`, `w2`, and `extra`
+/// adds to its real servers.
+fn three(port: u16, w1: u32, w2: u32, extra: &str) -> lbd::config::Config {
+    let mut text = String::new();
+    for v in 0..3 {
+        let (a, b, more) = if v == 1 { (w1, w2, extra) } else { (1, 1, "") };
+        text.push_str(&format!(
+            "virtual_server 192.0.2.11{v} 80 {{\n protocol TCP\n delay_loop 1\n lb_algo wrr\n lb_kind DR\n\
+             real_server 127.0.0.1 {port} {{\n weight {a}\n TCP_CHECK {{\n connect_timeout 1\n }}\n }}\n\
+             real_server 127.0.0.2 {port} {{\n weight {b}\n TCP_CHECK {{\n connect_timeout 1\n }}\n }}\n{more}}}\n"
+        ));
+    }
+    lbd::config::load_str("three.conf", &text).unwrap().config
+}
+
+/// The virtual servers' loop, run until `done` says so (or fails after `secs`).
+fn drive(
+    vs: &mut lbd::daemon::virtual_servers::VirtualServers,
+    poll: &mut healthcheck::mio::Poll,
+    metrics: &mut lbd::ops::Metrics,
+    secs: u64,
+    done: impl Fn(&[lbd::ops::status::VirtualServerStatus]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut events = healthcheck::mio::Events::with_capacity(64);
+    let mut scripts = Vec::new();
+    while !done(&vs.status()) {
+        assert!(Instant::now() < deadline, "{:#?}", vs.status());
+        let wait = vs
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_millis(100))
+            .min(Duration::from_millis(100));
+        poll.poll(&mut events, Some(wait)).unwrap();
+        let now = Instant::now();
+        for ev in events.iter() {
+            vs.on_token(ev.token(), now, &mut scripts, metrics);
+        }
+        vs.on_timeout(now, &mut scripts, metrics);
+    }
+}
+
+/// Whether real server `addr` of every virtual server in `vss` is `up`.
+fn rs_up(s: &[lbd::ops::status::VirtualServerStatus], vss: &[usize], addr: &str, up: bool) -> bool {
+    vss.iter().all(|&v| {
+        s.get(v).is_some_and(|v| {
+            v.real_servers
+                .iter()
+                .any(|r| r.address.starts_with(addr) && r.up == up)
+        })
+    })
+}
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn a_reload_of_one_virtual_server_programs_what_a_full_reload_does() {
+    use lbd::daemon::virtual_servers::VirtualServers;
+    if !kernel() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let third = format!(
+        "real_server 127.0.0.3 {port} {{\n weight 1\n TCP_CHECK {{\n connect_timeout 1\n }}\n }}\n"
+    );
+    let a = three(port, 1, 1, "");
+    // A weight edit of a live and of a down server, and a server added.
+    let b = three(port, 3, 5, &third);
+    let mut poll = healthcheck::mio::Poll::new().unwrap();
+    let mut metrics = lbd::ops::Metrics::default();
+    let mut scripts = Vec::new();
+    let mut vs = VirtualServers::open(
+        &a,
+        poll.registry(),
+        1000,
+        true,
+        Instant::now(),
+        &mut scripts,
+        &mut metrics,
+    )
+    .unwrap()
+    .unwrap();
+    drive(&mut vs, &mut poll, &mut metrics, 60, |s| {
+        rs_up(s, &[0, 1, 2], "127.0.0.2", false) && rs_up(s, &[0, 1, 2], "127.0.0.1", true)
+    });
+    let mut client = ipvs_sys::Client::connect().unwrap();
+    let at_a = (client.read_table().unwrap(), vs.status());
+
+    let mut now_b = |vs: &mut VirtualServers, partial: bool, cfg| {
+        let (now, m) = (Instant::now(), &mut metrics);
+        let r = if partial {
+            vs.reload_changed(cfg, &[1], now, &mut scripts, m)
+        } else {
+            vs.reload(cfg, now, &mut scripts, m)
+        };
+        r.unwrap();
+        (client.read_table().unwrap(), vs.status())
+    };
+    let partial_b = now_b(&mut vs, true, &b);
+    // The down server stays down at its new weight; the live one takes its new weight; the
+    // new one starts up (its check has not run).
+    let dests: Vec<(String, u32)> = partial_b
+        .0
+        .services
+        .values()
+        .nth(1)
+        .unwrap()
+        .dests
+        .values()
+        .map(|d| (d.addr.to_string(), d.weight))
+        .collect();
+    assert_eq!(
+        dests,
+        vec![
+            (format!("127.0.0.1:{port}"), 3),
+            (format!("127.0.0.3:{port}"), 1)
+        ],
+        "{:#?}",
+        partial_b.0
+    );
+    assert_eq!(now_b(&mut vs, false, &a), at_a);
+    assert_eq!(now_b(&mut vs, false, &b), partial_b);
+    assert_eq!(now_b(&mut vs, true, &a), at_a);
+    assert_eq!(now_b(&mut vs, true, &b), partial_b);
+    // The checkers carried over keep running, the new one runs.
+    drive(&mut vs, &mut poll, &mut metrics, 60, |s| {
+        rs_up(s, &[1], "127.0.0.3", false)
+            && rs_up(s, &[1], "127.0.0.2", false)
+            && rs_up(s, &[1], "127.0.0.1", true)
+    });
+    let mut scripts = Vec::new();
+    vs.stop(&mut scripts, &mut metrics);
+    drop(listener);
 }

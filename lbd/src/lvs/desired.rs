@@ -208,7 +208,10 @@ pub fn sync_daemon(s: &config::LvsSyncDaemon, role: DaemonRole, default_id: u8) 
     d
 }
 
-fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
+/// One virtual server of `cfg`. It reads nothing of the configuration but `vs` and, for a
+/// group, its `virtual_server_group`; what it cannot check alone is that no other virtual
+/// server defines the same IPVS service ([`specs`] does).
+pub fn spec(cfg: &Config, vs: &VirtualServer) -> Result<VsSpec, DesiredError> {
     // No `protocol`: keepalived before 2.2 used TCP, 2.2.7 uses UDP. The field guides' configs
     // omit it and expect `TCP VIP:80` in `ipvsadm -Ln` (their HTTP checks only make sense
     // then), so lbd keeps TCP and the config layer warns that 2.2.7 would have chosen UDP.

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{CheckerKind, Config, GlobalDefs};
+use crate::config::{CheckerKind, Config, GlobalDefs, VirtualServer};
 
 use super::desired::VsSpec;
 
@@ -100,6 +100,26 @@ struct VsAlerts {
     rs: HashMap<String, bool>,
 }
 
+impl VsAlerts {
+    fn of(g: &GlobalDefs, v: &VirtualServer, spec: &VsSpec) -> Self {
+        let rs = v
+            .real_servers
+            .iter()
+            .zip(&spec.real_servers)
+            .map(|(r, rspec)| {
+                (
+                    rspec.name.to_string(),
+                    g.real_server_smtp_alert(r.smtp_alert),
+                )
+            })
+            .collect();
+        VsAlerts {
+            own: g.checker_smtp_alert(v.smtp_alert),
+            rs,
+        }
+    }
+}
+
 /// The `smtp_alert` settings of one configuration, by the names the events carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailSettings {
@@ -128,27 +148,27 @@ impl MailSettings {
             .virtual_servers
             .iter()
             .zip(specs)
-            .map(|(v, spec)| {
-                let rs = v
-                    .real_servers
-                    .iter()
-                    .zip(&spec.real_servers)
-                    .map(|(r, rspec)| {
-                        (
-                            rspec.name.to_string(),
-                            g.real_server_smtp_alert(r.smtp_alert),
-                        )
-                    })
-                    .collect();
-                let own = g.checker_smtp_alert(v.smtp_alert);
-                (spec.name.to_string(), VsAlerts { own, rs })
-            })
+            .map(|(v, spec)| (spec.name.to_string(), VsAlerts::of(g, v, spec)))
             .collect();
         MailSettings {
             configured: g.smtp_server.is_some() && !g.notification_email.is_empty(),
             no_checker_emails: g.no_checker_emails,
             vs,
         }
+    }
+
+    /// After a reload of virtual server `v` alone (`spec` resolved from it, its name that of
+    /// no other virtual server, `global_defs` unchanged): [`MailSettings::of`] then
+    /// [`MailSettings::keep_dropped`] for it, the other virtual servers' settings being as
+    /// they were.
+    pub fn replace_vs(&mut self, cfg: &Config, v: &VirtualServer, spec: &VsSpec) {
+        let mut alerts = VsAlerts::of(&cfg.global, v, spec);
+        if let Some(old) = self.vs.remove(&spec.name.to_string()) {
+            for (rs, on) in old.rs {
+                alerts.rs.entry(rs).or_insert(on);
+            }
+        }
+        self.vs.insert(spec.name.to_string(), alerts);
     }
 
     /// After a reload: what the old configuration said of servers the new one dropped, so

@@ -18,7 +18,7 @@
 //! diff between the table before and after, so requests are minimal by construction
 //! (one weight change is one `SetDest`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use healthcheck::{Change, HealthEvent};
@@ -154,6 +154,15 @@ impl RsState {
 
     pub(super) fn failed(&self) -> usize {
         self.checkers.iter().filter(|c| !c.up).count()
+    }
+
+    /// keepalived's `migrate_checkers`: across a reload, checkers that have not reported
+    /// (new ones, or ones restarted) start failed in alpha mode if the server is already
+    /// failing (or was never seen up); otherwise they do not pull a live server out.
+    pub(super) fn pessimistic(&self) -> bool {
+        let failing = self.checkers.iter().any(|c| c.has_run && !c.up);
+        let none_run = !self.checkers.iter().any(|c| c.has_run);
+        failing || (!self.alive && none_run)
     }
 
     /// The weight IPVS gets: keepalived's `real_weight(effective_weight)`, here held within
@@ -410,8 +419,9 @@ impl VsState {
         self.update_quorum(false, out);
     }
 
-    /// keepalived's `update_quorum_state`.
-    fn update_quorum(&mut self, init: bool, out: &mut Out<'_>) {
+    /// Where keepalived's `update_quorum_state` would take the quorum now: `Some(true)` gained,
+    /// `Some(false)` lost, `None` unmoved; with the live weight sum and the threshold used.
+    fn quorum_move(&self, init: bool) -> (Option<bool>, i64, i64) {
         let sum = self.weight_sum();
         let (q, h) = (self.spec.quorum, self.spec.hysteresis);
         let threshold = if self.quorum_up {
@@ -419,8 +429,24 @@ impl VsState {
         } else {
             i64::from(q) + i64::from(h)
         };
+        let moved = if !self.quorum_up && sum >= threshold {
+            Some(true)
+        } else if (self.quorum_up && (sum == 0 || sum < threshold))
+            || (init && !self.quorum_up && self.spec.sorry.is_some() && !self.sorry_alive)
+        {
+            Some(false)
+        } else {
+            None
+        };
+        (moved, sum, threshold)
+    }
+
+    /// keepalived's `update_quorum_state`.
+    fn update_quorum(&mut self, init: bool, out: &mut Out<'_>) {
+        let (moved, sum, threshold) = self.quorum_move(init);
+        let (q, h) = (self.spec.quorum, self.spec.hysteresis);
         let vs = &self.spec.name;
-        if !self.quorum_up && sum >= threshold {
+        if moved == Some(true) {
             self.quorum_up = true;
             out.log(format!(
                 "Gained quorum {q}+{h}={threshold} <= {sum} for VS {vs}"
@@ -433,9 +459,7 @@ impl VsState {
             }
             out.script(&self.spec.quorum_up, ScriptCause::QuorumUp);
             out.mail(vs, quorum_mail(true, init, false, q, h, threshold, sum));
-        } else if (self.quorum_up && (sum == 0 || sum < threshold))
-            || (init && !self.quorum_up && self.spec.sorry.is_some() && !self.sorry_alive)
-        {
+        } else if moved == Some(false) {
             self.quorum_up = false;
             let what = if init {
                 "Starting with quorum down"
@@ -588,6 +612,44 @@ impl VsState {
         self.clear_rs(i, was_set, false, &mut out);
     }
 
+    /// Whether a reload that leaves this virtual server's spec as it is could still change
+    /// its state (or say something): what [`super::reload`]'s carry-over does to an unchanged
+    /// virtual server is a no-op unless this holds. It holds while a checker has not reported
+    /// since it was (re)started in alpha mode (the carry-over re-decides its state from its
+    /// server's other checkers, as keepalived's `migrate_checkers` does), and in states no
+    /// event leaves behind (a server alive with a failed checker, a quorum its own rules
+    /// would move at start). Conservative: `true` only costs a partial reload the carry-over
+    /// of this one virtual server.
+    pub(super) fn unsettled(&self) -> bool {
+        if self.spec.sorry.is_none() && self.sorry_alive {
+            return true;
+        }
+        for (spec, st) in self.spec.real_servers.iter().zip(&self.rs) {
+            if st.weight > WEIGHT_MAX {
+                return true;
+            }
+            // The carry-over keeps the checkers that reported and re-decides the others.
+            let pessimistic = st.pessimistic();
+            let mut failed = 0;
+            for (c, s) in spec.checkers.iter().zip(&st.checkers) {
+                let up = if s.has_run {
+                    s.up
+                } else {
+                    let up = !(pessimistic && c.alpha);
+                    if up != s.up || s.offset != 0 {
+                        return true;
+                    }
+                    up
+                };
+                failed += usize::from(!up);
+            }
+            if (failed == 0) != st.alive {
+                return true;
+            }
+        }
+        self.quorum_move(true).0.is_some()
+    }
+
     pub(super) fn update_quorum_init(&mut self, notices: &mut Vec<Notice>) {
         self.update_quorum(true, &mut Out { notices });
     }
@@ -618,28 +680,69 @@ fn quorum_mail(
     }
 }
 
+/// Whether every checker of `spec` has a [`CheckerRef`] (its real servers below 2^24, its
+/// checkers per server below 2^16).
+pub(super) fn numberable(spec: &VsSpec) -> bool {
+    u32::try_from(spec.real_servers.len()).is_ok_and(|n| n <= CheckerRef::MAX_INDEX)
+        && spec
+            .real_servers
+            .iter()
+            .all(|r| u16::try_from(r.checkers.len()).is_ok())
+}
+
 /// The health state of every virtual server of one configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lvs {
     pub(super) vs: Vec<VsState>,
+    /// The virtual servers that are [`VsState::unsettled`], kept up to date by every change
+    /// so that a partial reload ([`super::reload::reload_changed`]) finds them without
+    /// visiting the others.
+    pub(super) unsettled: BTreeSet<usize>,
 }
 
 impl Lvs {
     /// The state before start-up: nothing alive yet, no quorum.
     pub fn new(specs: Vec<VsSpec>) -> Result<Self, StateError> {
         let fits = u32::try_from(specs.len()).is_ok_and(|n| n <= CheckerRef::MAX_INDEX)
-            && specs.iter().all(|s| {
-                u32::try_from(s.real_servers.len()).is_ok_and(|n| n <= CheckerRef::MAX_INDEX)
-                    && s.real_servers
-                        .iter()
-                        .all(|r| u16::try_from(r.checkers.len()).is_ok())
-            });
+            && specs.iter().all(numberable);
         if !fits {
             return Err(StateError::TooLarge);
         }
-        Ok(Lvs {
+        let mut lvs = Lvs {
             vs: specs.into_iter().map(VsState::fresh).collect(),
-        })
+            unsettled: BTreeSet::new(),
+        };
+        lvs.settle_all();
+        Ok(lvs)
+    }
+
+    /// Re-decides whether virtual server `i` is [`VsState::unsettled`], after it changed.
+    pub(super) fn settle(&mut self, i: usize) {
+        match self.vs.get(i) {
+            Some(v) if v.unsettled() => {
+                self.unsettled.insert(i);
+            }
+            _ => {
+                self.unsettled.remove(&i);
+            }
+        }
+    }
+
+    /// [`Lvs::settle`] for every virtual server.
+    pub(super) fn settle_all(&mut self) {
+        self.unsettled = (0..self.vs.len())
+            .filter(|&i| self.vs[i].unsettled())
+            .collect();
+    }
+
+    /// How many virtual servers there are.
+    pub fn len(&self) -> usize {
+        self.vs.len()
+    }
+
+    /// Whether there is no virtual server.
+    pub fn is_empty(&self) -> bool {
+        self.vs.is_empty()
     }
 
     /// Start-up: announces every checker, puts in the servers that start alive and evaluates
@@ -650,6 +753,7 @@ impl Lvs {
             announce_checkers(&v.spec, |_| true, &mut notices);
             v.init(&mut notices);
         }
+        self.settle_all();
         notices
     }
 
@@ -755,6 +859,7 @@ impl Lvs {
             }
             v.quorum_up = !v.sorry_alive && v.weight_sum() >= i64::from(v.spec.quorum);
         }
+        self.settle_all();
     }
 
     fn change(&mut self, vs: usize, f: impl FnOnce(&mut VsState, &mut Vec<Notice>)) -> Update {
@@ -765,6 +870,7 @@ impl Lvs {
         let before = v.table();
         f(v, &mut notices);
         let requests = diff(&before, &v.table());
+        self.settle(vs);
         Update { notices, requests }
     }
 
@@ -805,6 +911,7 @@ impl Lvs {
                 offset: w,
             },
         };
+        self.settle(vs);
         Ok(())
     }
 
@@ -882,6 +989,7 @@ impl Lvs {
             v.clear(true, &mut u.notices);
             u.requests.extend(v.spec.keys().map(Request::DelService));
         }
+        self.settle_all();
         u
     }
 }

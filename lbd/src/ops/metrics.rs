@@ -223,6 +223,22 @@ impl Metrics {
         });
     }
 
+    /// Drops the series of (virtual server, real server, checker), if there is one: what
+    /// [`Metrics::retain_check_series`] does for one series, without visiting the others.
+    pub fn drop_check_series(&mut self, virtual_server: &str, real_server: &str, checker: &str) {
+        let key = CheckKey {
+            virtual_server: virtual_server.to_owned(),
+            real_server: real_server.to_owned(),
+            checker: checker.to_owned(),
+        };
+        if let Some(i) = self.check_index.remove(&key) {
+            if let Some(slot) = self.checks.get_mut(i) {
+                *slot = None;
+            }
+            self.free_checks.push(i);
+        }
+    }
+
     /// Hook for the checker side: one finished attempt of the checker behind `id`. Allocates
     /// nothing once the result's label has been seen on the series.
     pub fn record_probe(&mut self, id: CheckSeriesId, result: ProbeResult, duration: Duration) {
@@ -777,5 +793,20 @@ mod tests {
         m.retain_check_series(|id| id == a);
         m.record_probe(c, ProbeResult::Success, Duration::ZERO);
         assert!(!m.render(&empty_status()).contains("198.51.100.3"));
+        // One series dropped by name, as a reload of one virtual server does.
+        let d = m.check_series("[192.0.2.10]:tcp:80", "198.51.100.4:80", "HTTP_GET");
+        m.record_probe(d, ProbeResult::Success, Duration::ZERO);
+        assert!(m.render(&empty_status()).contains("198.51.100.4"));
+        m.drop_check_series("[192.0.2.10]:tcp:80", "198.51.100.4:80", "HTTP_GET");
+        let text = m.render(&empty_status());
+        assert!(!text.contains("198.51.100.4"), "{text}");
+        assert!(
+            text.contains(&format!("lbd_check_up{{{la}}} 0\n")),
+            "{text}"
+        );
+        assert_eq!(
+            m.check_series("[192.0.2.10]:tcp:80", "198.51.100.5:80", "HTTP_GET"),
+            d
+        );
     }
 }

@@ -24,7 +24,7 @@ use healthcheck::misc::{CommandLine, RunAs};
 use super::script_security::{self, Insecure};
 use crate::config::{
     Checker, CheckerCommon, CheckerKind, Config, DnsType, HttpVersion, MiscCheck, ScriptUser,
-    SmtpCheck, UdpCheck,
+    SmtpCheck, UdpCheck, VirtualServer,
 };
 use crate::daemon::sys::script::{Credentials, ScriptError};
 
@@ -94,25 +94,38 @@ impl ScriptPolicy {
     /// keepalived then logs a `SECURITY VIOLATION` warning at each (re)load, and so does lbd.
     /// Users that do not resolve are left out (their checkers are refused anyway).
     pub fn unchecked_root_scripts(&self, cfg: &Config) -> bool {
+        self.first_unchecked_root(cfg.virtual_servers.iter().enumerate())
+            .is_some()
+    }
+
+    /// The index of the first of `vss` with a MISC_CHECK [`ScriptPolicy::unchecked_root_scripts`]
+    /// warns about: a reload of some virtual servers only looks again at those, and at the
+    /// others only when the one it knew of is among them.
+    pub fn first_unchecked_root<'a>(
+        &self,
+        vss: impl IntoIterator<Item = (usize, &'a VirtualServer)>,
+    ) -> Option<usize> {
         if self.security {
-            return false;
+            return None;
         }
         // SAFETY: geteuid has no preconditions.
         let we_are_root = unsafe { libc::geteuid() } == 0;
-        cfg.virtual_servers
-            .iter()
-            .flat_map(|vs| &vs.real_servers)
-            .flat_map(|rs| &rs.checkers)
-            .filter_map(|c| match &c.kind {
-                CheckerKind::Misc(m) => Some(m),
-                _ => None,
+        vss.into_iter()
+            .find(|(_, vs)| {
+                vs.real_servers
+                    .iter()
+                    .flat_map(|rs| &rs.checkers)
+                    .filter_map(|c| match &c.kind {
+                        CheckerKind::Misc(m) => Some(m),
+                        _ => None,
+                    })
+                    .any(|m| match m.user.as_ref().or(self.script_user.as_ref()) {
+                        None => we_are_root,
+                        Some(u) => Credentials::lookup(&u.user, u.group.as_deref())
+                            .is_ok_and(|c| c.uid == 0),
+                    })
             })
-            .any(|m| match m.user.as_ref().or(self.script_user.as_ref()) {
-                None => we_are_root,
-                Some(u) => {
-                    Credentials::lookup(&u.user, u.group.as_deref()).is_ok_and(|c| c.uid == 0)
-                }
-            })
+            .map(|(i, _)| i)
     }
 }
 
@@ -350,21 +363,24 @@ fn record_type(t: DnsType) -> healthcheck::dns::RecordType {
     }
 }
 
+/// Whether the virtual server has a PING_CHECK: the daemon counts those that have, so a
+/// reload of some virtual servers knows whether any remain without looking at the others.
+pub fn has_ping(spec: &crate::lvs::VsSpec) -> bool {
+    spec.real_servers
+        .iter()
+        .flat_map(|r| &r.checkers)
+        .any(|c| matches!(c.config.kind, CheckerKind::Ping))
+}
+
 /// keepalived lowers `net.ipv4.ping_group_range` to admit group 0 as soon as a PING_CHECK is
 /// configured (the kernel's default range admits nobody, root included, and PING_CHECK uses
 /// ping sockets); the old minimum comes back when the guard is dropped at stop. `held` is
 /// the guard of the running configuration: kept while PING_CHECKs remain.
+/// `pings`: some virtual server has a PING_CHECK ([`has_ping`]).
 pub fn admit_ping_sockets(
-    cfg: &Config,
+    pings: bool,
     held: Option<healthcheck::ping_range::PingGroupRange>,
 ) -> Option<healthcheck::ping_range::PingGroupRange> {
-    let pings = cfg.virtual_servers.iter().any(|v| {
-        v.real_servers.iter().any(|r| {
-            r.checkers
-                .iter()
-                .any(|c| matches!(c.kind, CheckerKind::Ping))
-        })
-    });
     if !pings {
         return None;
     }

@@ -20,7 +20,7 @@ use healthcheck::mio::{Registry, Token};
 use healthcheck::{CheckId, HealthChecker, Subscription};
 use ipvs_sys::{Client, DaemonRole, Request, ServiceKey, Table};
 
-use crate::config::Config;
+use crate::config::{Config, VirtualServer};
 use crate::lvs::desired::{self, DesiredError};
 use crate::lvs::mail::{Alert, MailSettings};
 use crate::lvs::state::StateError;
@@ -67,6 +67,15 @@ pub struct VirtualServers {
     defaults: Vec<(Duration, Option<String>)>,
     /// `script_user` and `enable_script_security`, for MISC_CHECK.
     scripts: checks::ScriptPolicy,
+    /// The first virtual server with a MISC_CHECK run as root unchecked (keepalived's
+    /// `SECURITY VIOLATION` warning at each load), so a reload of a few virtual servers
+    /// looks again at those only.
+    root_scripts: Option<usize>,
+    /// How many virtual servers have a PING_CHECK (which `ping_range` is lowered for).
+    pings: usize,
+    /// How many checkers `lvs` has (running or not: FILE_CHECKs, refused ones), for the
+    /// count of kept ones a reload logs.
+    checkers: usize,
     /// The last health result in words of each real server (by virtual and real server
     /// index), for `lbd status`.
     last_checks: HashMap<(u32, u32), String>,
@@ -116,6 +125,7 @@ impl VirtualServers {
         }
         let kernel = client.read_table().map_err(VsError::Dump)?;
         let mail = MailSettings::of(cfg, &specs);
+        let pings = specs.iter().filter(|s| checks::has_ping(s)).count();
         let mut lvs = Lvs::new(specs)?;
         // The token just below the health checkers' range.
         let files_token = Token(token_base.saturating_sub(1));
@@ -138,14 +148,21 @@ impl VirtualServers {
             in_sync: false,
             checks: HashMap::new(),
             series: HashMap::new(),
-            defaults: check_defaults(cfg),
-            scripts: script_policy(cfg),
+            defaults: cfg.virtual_servers.iter().map(check_defaults).collect(),
+            scripts: checks::ScriptPolicy::of(cfg),
+            root_scripts: None,
+            pings,
+            checkers: 0,
             last_checks: HashMap::new(),
             mail,
             mails: Vec::new(),
-            ping_range: checks::admit_ping_sockets(cfg, None),
+            ping_range: checks::admit_ping_sockets(pings > 0, None),
             remove_on_stop,
         };
+        vs.root_scripts = vs
+            .scripts
+            .first_unchecked_root(cfg.virtual_servers.iter().enumerate());
+        warn_root_scripts(vs.root_scripts);
         vs.last_checks.extend(vs.files.take_texts());
         vs.apply(
             Update {
@@ -168,6 +185,7 @@ impl VirtualServers {
             ms(started.elapsed())
         );
         let refs: Vec<CheckerRef> = vs.lvs.checkers().map(|(r, _)| r).collect();
+        vs.checkers = refs.len();
         vs.health.record_probes(probe_capacity(refs.len()));
         for r in refs {
             vs.start_check(r, now, metrics);
@@ -234,117 +252,334 @@ impl VirtualServers {
         mail.keep_dropped(std::mem::take(&mut self.mail));
         self.mail = mail;
         let diffed = started.elapsed();
-        let defaults = check_defaults(cfg);
-        let scripts_policy = script_policy(cfg);
-        // A kept checker under the same reference, with the same defaults from its virtual
-        // server and the same subscription, is left running untouched: with tens of
-        // thousands of checkers, re-subscribing each would dominate a one-line edit.
-        let context_same = |vs: u32| {
-            let i = vs as usize;
-            scripts_policy == self.scripts && defaults.get(i) == self.defaults.get(i)
-        };
+        let defaults: Vec<_> = cfg.virtual_servers.iter().map(check_defaults).collect();
+        let scripts_policy = checks::ScriptPolicy::of(cfg);
+        self.root_scripts =
+            scripts_policy.first_unchecked_root(cfg.virtual_servers.iter().enumerate());
+        warn_root_scripts(self.root_scripts);
+        let policy_same = scripts_policy == self.scripts;
         let old_lvs = std::mem::replace(&mut self.lvs, r.lvs);
-        let inhibit = |l: &Lvs, c: &CheckerRef| {
-            l.spec(c.vs as usize)
-                .and_then(|v| v.real_servers.get(c.rs as usize))
-                .map(|rs| rs.inhibit)
-        };
-        let untouched: Vec<bool> = r
-            .kept
-            .iter()
-            .map(|(old, new)| {
-                old == new
-                    && context_same(new.vs)
-                    && inhibit(&old_lvs, old) == inhibit(&self.lvs, new)
-            })
-            .collect();
+        let untouched = self.untouched(
+            &r.kept,
+            |vs| old_lvs.spec(vs),
+            |vs| policy_same && defaults.get(vs) == self.defaults.get(vs),
+        );
         drop(old_lvs);
         self.defaults = defaults;
         self.scripts = scripts_policy;
-        self.ping_range = checks::admit_ping_sockets(cfg, self.ping_range.take());
-        // The usual edit (a weight, a timeout) keeps every checker where it was: the maps
-        // are then updated in place rather than rebuilt entry by entry.
-        let in_place = r.stopped.is_empty() && r.kept.iter().all(|(old, new)| old == new);
-        if !in_place {
-            // A kept checker's last result follows its real server to the new indexes.
-            let mut last_checks = HashMap::with_capacity(self.last_checks.len());
-            for (old, new) in &r.kept {
-                if let Some(text) = self.last_checks.remove(&(old.vs, old.rs)) {
-                    last_checks.insert((new.vs, new.rs), text);
-                }
-            }
-            self.last_checks = last_checks;
-        }
-        let old_checks = std::mem::take(&mut self.checks);
-        let (mut checks, old_checks) = if in_place {
-            (old_checks, None)
-        } else {
-            (HashMap::with_capacity(old_checks.len()), Some(old_checks))
-        };
-        // Subscribe the new reference before dropping the old one, so a kept check never
-        // loses its last subscriber (and with it its state).
-        for ((old, new), untouched) in r.kept.iter().zip(untouched) {
-            let Some(check) = old_checks.as_ref().unwrap_or(&checks).get(old).copied() else {
-                continue;
-            };
-            if untouched {
-                checks.insert(*new, check);
-                continue;
-            }
-            match self.add_check(*new, now, metrics) {
-                Some(id) => {
-                    checks.insert(*new, id);
-                    if id != check || old != new {
-                        if let Some(old_id) = old.to_id() {
-                            self.health.remove(check, old_id);
-                        }
-                    }
-                }
-                // Not carried over (as when the map is rebuilt).
-                None => {
-                    if old_checks.is_none() {
-                        checks.remove(old);
-                    }
-                }
-            }
-        }
-        if let Some(old_checks) = &old_checks {
-            for old in &r.stopped {
-                if let (Some(check), Some(id)) = (old_checks.get(old), old.to_id()) {
-                    self.health.remove(*check, id);
-                }
-            }
-        }
-        for new in &r.started {
-            if let Some(id) = self.add_check(*new, now, metrics) {
-                checks.insert(*new, id);
-            }
-        }
-        self.checks = checks;
-        // Series of checkers that are gone leave the exposition; the queue grows with the
-        // number of checkers (a reload happens between drains, so it holds nothing now).
+        self.pings = self.lvs.specs().filter(|s| checks::has_ping(s)).count();
+        self.ping_range = checks::admit_ping_sockets(self.pings > 0, self.ping_range.take());
+        self.carry_checkers(&r.kept, &untouched, &r.started, &r.stopped, now, metrics);
+        // Series of checkers that are gone leave the exposition.
         self.series.retain(|r, _| self.checks.contains_key(r));
         let live: std::collections::HashSet<CheckSeriesId> =
             self.series.values().copied().collect();
         metrics.retain_check_series(|id| live.contains(&id));
-        self.health.record_probes(probe_capacity(self.checks.len()));
-        let requests = r.update.requests.len();
-        let checkers = (r.kept.len(), r.started.len(), r.stopped.len());
+        self.checkers = r.kept.len() + r.started.len();
         let files = self.reload_files(cfg, now);
+        let done = Finish::new(r.update, &r.started, &r.stopped, started, diffed);
+        self.finish_reload(done, files, scripts, metrics);
+        Ok(())
+    }
+
+    /// [`VirtualServers::reload`] for a `cfg` in which only the virtual servers at `changed`
+    /// (indexes in `cfg.virtual_servers`) differ from the running configuration, each where
+    /// it was and with the same key, and nothing outside `virtual_server` blocks changed
+    /// (what an incremental parse reports). The state, IPVS requests, notices, checkers and
+    /// log line are those of [`VirtualServers::reload`], at a cost that follows the changed
+    /// virtual servers rather than the whole configuration: with 2,500 virtual servers and
+    /// 40,000 checkers, one weight edit should not visit them all.
+    ///
+    /// What it cannot do alone ([`reload::InPlaceError`]: a virtual server's services or
+    /// identity changed, a name shared by two of them, or `cfg` has not as many virtual
+    /// servers; or `global_defs`' script settings changed) it hands to
+    /// [`VirtualServers::reload`], saying why in a debug line. On error nothing changes.
+    pub fn reload_changed(
+        &mut self,
+        cfg: &Config,
+        changed: &[usize],
+        now: Instant,
+        scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
+    ) -> Result<(), VsError> {
+        let started = Instant::now();
+        let mut changed = changed.to_vec();
+        changed.sort_unstable();
+        changed.dedup();
+        let whole = if cfg.virtual_servers.len() != self.lvs.len() {
+            Some("the number of virtual servers changed".to_owned())
+        } else if let Some(i) = changed.last().filter(|&&i| i >= self.lvs.len()) {
+            Some(format!("virtual server {i} is not in the configuration"))
+        } else if checks::ScriptPolicy::of(cfg) != self.scripts {
+            Some("the script settings changed".to_owned())
+        } else {
+            None
+        };
+        let specs = match whole {
+            Some(why) => return self.reload_all(why, cfg, now, scripts, metrics),
+            None => {
+                let mut specs = Vec::with_capacity(changed.len());
+                for &i in &changed {
+                    specs.push((i, desired::spec(cfg, &cfg.virtual_servers[i])?));
+                }
+                specs
+            }
+        };
+        let r = match reload::reload_changed(&mut self.lvs, specs) {
+            Ok(r) => r,
+            Err(e) => return self.reload_all(e.to_string(), cfg, now, scripts, metrics),
+        };
+        for &i in &changed {
+            if let Some(spec) = self.lvs.spec(i) {
+                self.mail.replace_vs(cfg, &cfg.virtual_servers[i], spec);
+            }
+        }
+        let diffed = started.elapsed();
+
+        // The changed virtual servers' defaults, the previous ones kept for the comparison.
+        let mut old_defaults = Vec::with_capacity(changed.len());
+        for &i in &changed {
+            let new = check_defaults(&cfg.virtual_servers[i]);
+            old_defaults.push((i, std::mem::replace(&mut self.defaults[i], new)));
+        }
+        self.root_scripts = self.root_scripts_after(cfg, &changed);
+        warn_root_scripts(self.root_scripts);
+        let replaced = |vs: usize| {
+            r.replaced
+                .binary_search_by_key(&vs, |(i, _)| *i)
+                .ok()
+                .map(|k| &r.replaced[k].1)
+        };
+        for (i, old) in &r.replaced {
+            let now_pings = self.lvs.spec(*i).is_some_and(checks::has_ping);
+            self.pings = (self.pings + usize::from(now_pings))
+                .saturating_sub(usize::from(checks::has_ping(old)));
+        }
+        self.ping_range = checks::admit_ping_sockets(self.pings > 0, self.ping_range.take());
+        let untouched = self.untouched(
+            &r.kept,
+            |vs| replaced(vs).or_else(|| self.lvs.spec(vs)),
+            |vs| match old_defaults.binary_search_by_key(&vs, |(i, _)| *i) {
+                Ok(k) => self.defaults.get(vs) == Some(&old_defaults[k].1),
+                Err(_) => true,
+            },
+        );
+        // The series these checkers had, to drop those no checker reports to any more.
+        let gone: Vec<CheckerRef> = r
+            .kept
+            .iter()
+            .zip(&untouched)
+            .filter(|(_, u)| !**u)
+            .map(|((old, _), _)| *old)
+            .chain(r.stopped.iter().copied())
+            .collect();
+        let old_series: Vec<(CheckerRef, CheckSeriesId)> = gone
+            .iter()
+            .filter_map(|r| self.series.get(r).map(|id| (*r, *id)))
+            .collect();
+        self.carry_checkers(&r.kept, &untouched, &r.started, &r.stopped, now, metrics);
+        self.checkers = (self.checkers + r.started.len()).saturating_sub(r.stopped.len());
+        for old in &gone {
+            if !self.checks.contains_key(old) {
+                self.series.remove(old);
+            }
+        }
+        // Names are those of one virtual server each: only its own checkers share a series.
+        let live: std::collections::HashSet<CheckSeriesId> = r
+            .kept
+            .iter()
+            .map(|(_, new)| new)
+            .chain(&r.started)
+            .filter_map(|n| self.series.get(n).copied())
+            .collect();
+        let mut dropped = std::collections::HashSet::new();
+        for (old, id) in old_series {
+            if live.contains(&id) || !dropped.insert(id) {
+                continue;
+            }
+            let spec = replaced(old.vs as usize).or_else(|| self.lvs.spec(old.vs as usize));
+            if let Some((vs, rs, checker)) = spec.and_then(|s| series_names(s, old)) {
+                metrics.drop_check_series(&vs, &rs, checker);
+            }
+        }
+        // FILE_CHECKs are bound by reference to their files: where the changed virtual
+        // servers have some, the files are read and bound again (all of them).
+        let files =
+            if r.replaced.iter().any(|(i, old)| {
+                has_file_check(old) || self.lvs.spec(*i).is_some_and(has_file_check)
+            }) {
+                self.reload_files(cfg, now)
+            } else {
+                Vec::new()
+            };
+        let done = Finish::new(r.update, &r.started, &r.stopped, started, diffed);
+        self.finish_reload(done, files, scripts, metrics);
+        Ok(())
+    }
+
+    fn reload_all(
+        &mut self,
+        why: String,
+        cfg: &Config,
+        now: Instant,
+        scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
+    ) -> Result<(), VsError> {
+        tracing::debug!("Reload of the virtual servers: all of them, as {why}");
+        self.reload(cfg, now, scripts, metrics)
+    }
+
+    /// [`VirtualServers::root_scripts`] once the virtual servers at `changed` (sorted) are
+    /// those of `cfg`: those are looked at again, the others only past the previous first
+    /// one if it no longer has any.
+    fn root_scripts_after(&self, cfg: &Config, changed: &[usize]) -> Option<usize> {
+        let vss = &cfg.virtual_servers;
+        let first_changed = self
+            .scripts
+            .first_unchecked_root(changed.iter().map(|&i| (i, &vss[i])));
+        let before = match self.root_scripts {
+            Some(j) if first_changed.is_some_and(|f| f <= j) => None,
+            Some(j) if changed.binary_search(&j).is_err() => Some(j),
+            Some(j) => self.scripts.first_unchecked_root(
+                vss.iter()
+                    .enumerate()
+                    .skip(j + 1)
+                    .filter(|(i, _)| changed.binary_search(i).is_err()),
+            ),
+            None => None,
+        };
+        first_changed.into_iter().chain(before).min()
+    }
+
+    /// Which kept checkers stay running untouched: a kept checker under the same reference,
+    /// with the same context from its virtual server (`context_same`: defaults, script
+    /// policy) and the same subscription (inhibit), is left as it runs; with tens of
+    /// thousands of checkers, re-subscribing each would dominate a one-line edit. `old_spec`
+    /// gives the spec a virtual server had before the reload; `self.lvs` has the new ones.
+    fn untouched<'o>(
+        &self,
+        kept: &[(CheckerRef, CheckerRef)],
+        old_spec: impl Fn(usize) -> Option<&'o desired::VsSpec>,
+        context_same: impl Fn(usize) -> bool,
+    ) -> Vec<bool> {
+        let inhibit = |spec: Option<&desired::VsSpec>, c: &CheckerRef| {
+            spec.and_then(|v| v.real_servers.get(c.rs as usize))
+                .map(|rs| rs.inhibit)
+        };
+        kept.iter()
+            .map(|(old, new)| {
+                old == new
+                    && context_same(new.vs as usize)
+                    && inhibit(old_spec(old.vs as usize), old)
+                        == inhibit(self.lvs.spec(new.vs as usize), new)
+            })
+            .collect()
+    }
+
+    /// Hands the running checks over as a reload says (`untouched` from
+    /// [`VirtualServers::untouched`]): the last results follow their real servers, kept
+    /// checks move to their new references, stopped ones go and started ones start. Only the
+    /// entries of checkers that moved, stopped or started are visited.
+    fn carry_checkers(
+        &mut self,
+        kept: &[(CheckerRef, CheckerRef)],
+        untouched: &[bool],
+        started: &[CheckerRef],
+        stopped: &[CheckerRef],
+        now: Instant,
+        metrics: &mut Metrics,
+    ) {
+        // A kept checker's last result follows its real server to the new indexes; that of
+        // a real server with no checker kept goes.
+        let mut texts = HashMap::new();
+        for old in kept
+            .iter()
+            .filter(|(old, new)| old != new)
+            .map(|(old, _)| old)
+            .chain(stopped)
+        {
+            if let Some(text) = self.last_checks.remove(&(old.vs, old.rs)) {
+                texts.insert((old.vs, old.rs), text);
+            }
+        }
+        if !texts.is_empty() {
+            for (old, new) in kept {
+                if let Some(text) = texts.remove(&(old.vs, old.rs)) {
+                    self.last_checks.insert((new.vs, new.rs), text);
+                }
+            }
+        }
+        let mut old_checks = HashMap::new();
+        let moving = kept
+            .iter()
+            .zip(untouched)
+            .filter(|(_, u)| !**u)
+            .map(|((old, _), _)| old);
+        for old in moving.chain(stopped) {
+            if let Some(check) = self.checks.remove(old) {
+                old_checks.insert(*old, check);
+            }
+        }
+        // Subscribe the new reference before dropping the old one, so a kept check never
+        // loses its last subscriber (and with it its state).
+        for ((old, new), untouched) in kept.iter().zip(untouched) {
+            if *untouched {
+                continue;
+            }
+            let Some(check) = old_checks.get(old).copied() else {
+                continue;
+            };
+            // Not carried over when it cannot start under the new reference.
+            if let Some(id) = self.add_check(*new, now, metrics) {
+                self.checks.insert(*new, id);
+                if id != check || old != new {
+                    if let Some(old_id) = old.to_id() {
+                        self.health.remove(check, old_id);
+                    }
+                }
+            }
+        }
+        for old in stopped {
+            if let (Some(check), Some(id)) = (old_checks.get(old), old.to_id()) {
+                self.health.remove(*check, id);
+            }
+        }
+        for new in started {
+            if let Some(id) = self.add_check(*new, now, metrics) {
+                self.checks.insert(*new, id);
+            }
+        }
+        // The queue grows with the number of checkers (a reload happens between drains, so
+        // it holds nothing now).
+        self.health.record_probes(probe_capacity(self.checks.len()));
+    }
+
+    /// The end of both reloads: IPVS, the notices, the FILE_CHECK updates, and the line
+    /// benchmarks read.
+    fn finish_reload(
+        &mut self,
+        f: Finish,
+        files: Vec<Update>,
+        scripts: &mut Vec<String>,
+        metrics: &mut Metrics,
+    ) {
+        let requests = f.update.requests.len();
+        // Every checker is kept but those started (those of the virtual servers a partial
+        // reload did not visit as they were).
+        let kept = self.checkers.saturating_sub(f.checkers.0);
         let applying = Instant::now();
-        let carried = applying - started - diffed;
-        self.apply(r.update, scripts, metrics);
+        let carried = applying - f.started - f.diffed;
+        self.apply(f.update, scripts, metrics);
         self.file_updates(files, scripts, metrics);
         tracing::info!(
             "Reload of the virtual servers: diff {:.1} ms, checkers {:.1} ms, apply {:.1} ms; IPVS requests: {requests}; checkers kept {}, started {}, stopped {}",
-            ms(diffed),
+            ms(f.diffed),
             ms(carried),
             ms(applying.elapsed()),
-            checkers.0,
-            checkers.1,
-            checkers.2
+            kept,
+            f.checkers.0,
+            f.checkers.1
         );
-        Ok(())
     }
 
     /// SIGTERM: with `remove_on_stop`, every owned service goes (keepalived's behaviour, with
@@ -526,13 +761,8 @@ impl VirtualServers {
             id: r.to_id()?,
             inhibit_on_failure: rs_spec.inhibit,
         };
-        // The same names as the verdict-change records (`report::check_record`), so both
-        // land on one series.
-        let series = metrics.check_series(
-            &spec.name.to_string(),
-            &rs_spec.dest.addr.to_string(),
-            report::checker_name(&checker.config),
-        );
+        let (vs_name, rs_name, checker_name) = series_names(spec, r)?;
+        let series = metrics.check_series(&vs_name, &rs_name, checker_name);
         match self.health.add(check, sub, now) {
             Ok(reg) => {
                 self.series.insert(r, series);
@@ -558,23 +788,65 @@ fn probe_capacity(checkers: usize) -> usize {
     checkers.saturating_mul(2).clamp(256, 1 << 14)
 }
 
-/// The script settings of `cfg`, with keepalived's warning when checks run scripts as root
-/// unchecked.
-fn script_policy(cfg: &Config) -> checks::ScriptPolicy {
-    let policy = checks::ScriptPolicy::of(cfg);
-    if policy.unchecked_root_scripts(cfg) {
+/// What a reload hands [`VirtualServers::finish_reload`].
+struct Finish {
+    update: Update,
+    /// Checkers started, stopped.
+    checkers: (usize, usize),
+    /// When the reload started, and how long its diff took.
+    started: Instant,
+    diffed: Duration,
+}
+
+impl Finish {
+    fn new(
+        update: Update,
+        started: &[CheckerRef],
+        stopped: &[CheckerRef],
+        at: Instant,
+        diffed: Duration,
+    ) -> Self {
+        Finish {
+            update,
+            checkers: (started.len(), stopped.len()),
+            started: at,
+            diffed,
+        }
+    }
+}
+
+/// keepalived's warning at each load when checks run scripts as root unchecked (`first`:
+/// [`VirtualServers::root_scripts`]).
+fn warn_root_scripts(first: Option<usize>) {
+    if first.is_some() {
         tracing::warn!(
             "SECURITY VIOLATION - check scripts are being executed but script_security not enabled."
         );
     }
-    policy
 }
 
-fn check_defaults(cfg: &Config) -> Vec<(Duration, Option<String>)> {
-    cfg.virtual_servers
+/// A virtual server's `delay_loop` and `virtualhost`: its checkers' defaults.
+fn check_defaults(v: &VirtualServer) -> (Duration, Option<String>) {
+    (v.delay_loop, v.virtualhost.clone())
+}
+
+/// The metrics names of checker `r` of `spec`: the same as the verdict-change records
+/// (`report::check_record`), so both land on one series.
+fn series_names(spec: &desired::VsSpec, r: CheckerRef) -> Option<(String, String, &'static str)> {
+    let rs = spec.real_servers.get(r.rs as usize)?;
+    let checker = rs.checkers.get(usize::from(r.checker))?;
+    Some((
+        spec.name.to_string(),
+        rs.dest.addr.to_string(),
+        report::checker_name(&checker.config),
+    ))
+}
+
+fn has_file_check(spec: &desired::VsSpec) -> bool {
+    spec.real_servers
         .iter()
-        .map(|v| (v.delay_loop, v.virtualhost.clone()))
-        .collect()
+        .flat_map(|r| &r.checkers)
+        .any(|c| matches!(c.config.kind, crate::config::CheckerKind::File(_)))
 }
 
 /// The services of `kernel` named by `keys`: what this daemon owns of it.
