@@ -272,10 +272,8 @@ impl Runtime {
                     _ => {}
                 }
             }
-            self.run_timers(now);
-            // Handling the batch (IPVS edits, script starts) can take long: checks started now
-            // count their connect_timeout from a fresh clock, not from before the batch.
-            self.vs_timers(Instant::now());
+            // Signals before the timers: a reload or a stop does not wait behind the checks
+            // that came due (hundreds per loop with tens of thousands of checkers).
             for req in requests.drain(..) {
                 match req {
                     Request::Stop => {
@@ -293,6 +291,10 @@ impl Runtime {
                     Request::Dump => self.dump(),
                 }
             }
+            self.run_timers(now);
+            // Handling the batch (IPVS edits, script starts) can take long: checks started now
+            // count their connect_timeout from a fresh clock, not from before the batch.
+            self.vs_timers(Instant::now());
             if self.replan_wanted {
                 self.replan(now);
             }
