@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod diag;
+pub mod incremental;
 pub mod model;
 pub mod reader;
 pub mod tree;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 
 use crate::cli::DaemonArgs;
 pub use diag::{Diagnostic, Location, Severity};
+pub use incremental::{reload_incremental, Outcome, Source};
 pub use model::*;
 
 /// Why a configuration could not be loaded.
@@ -65,7 +67,24 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErr
         &mut diags,
     );
     drop(text);
-    finish(tokens, diags)
+    finish(tokens, diags, None)
+}
+
+/// [`load_with`], also returning the [`Source`] that [`reload_incremental`] needs: the
+/// bytes of every file read and where each top-level statement is.
+pub fn load_tracked(path: &Path, options: &LoadOptions) -> Result<(Loaded, Source), ConfigError> {
+    let text = std::fs::read(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut diags = diag::Diagnostics::default();
+    let (tokens, record) =
+        reader::read_root_recorded(path, &text, options.config_id.as_deref(), &mut diags);
+    let files = tokens.files.clone();
+    let mut seen = Vec::new();
+    let loaded = finish(tokens, diags, Some(&mut seen))?;
+    let source = Source::new(options.clone(), text, files, record, seen);
+    Ok((loaded, source))
 }
 
 /// Parses an in-memory configuration named `name` (for tests and fuzzing).
@@ -79,10 +98,16 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, ConfigError> {
         None,
         &mut diags,
     );
-    finish(tokens, diags)
+    finish(tokens, diags, None)
 }
 
-fn finish(tokens: reader::Tokens, mut diags: diag::Diagnostics) -> Result<Loaded, ConfigError> {
+/// Tree and model from the tokens. `seen`: where to note each top-level statement (for
+/// [`load_tracked`]).
+fn finish(
+    tokens: reader::Tokens,
+    mut diags: diag::Diagnostics,
+    mut seen: Option<&mut Vec<incremental::Seen>>,
+) -> Result<Loaded, ConfigError> {
     let parts = tokens.into_parts();
     let words = reader::words(&parts.text, &parts.tokens);
     // Each top-level block is built as soon as it closes, and its statements dropped. The
@@ -90,7 +115,17 @@ fn finish(tokens: reader::Tokens, mut diags: diag::Diagnostics) -> Result<Loaded
     // keeps the order of messages about one line.
     let mut tree_diags = diag::Diagnostics::default();
     let mut builder = build::Builder::new();
-    tree::parse_each(&parts, &words, &mut tree_diags, |n| builder.top(&n));
+    tree::parse_each(&parts, &words, &mut tree_diags, |n, extent| {
+        match seen.as_deref_mut() {
+            None => builder.top(&n),
+            Some(seen) => {
+                let before = builder.virtual_server_count();
+                builder.top(&n);
+                let made = (builder.virtual_server_count() > before).then_some(before);
+                seen.extend(incremental::Seen::new(&parts, &n, extent, made));
+            }
+        }
+    });
     drop(parts.tokens);
     drop(parts.lines);
     let (config, build_diags) = builder.finish();

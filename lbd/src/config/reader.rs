@@ -136,6 +136,8 @@ type Params = HashMap<String, Vec<String>>;
 
 struct Reader<'a> {
     includes: Includes,
+    /// `Some` for [`read_root_recorded`]: what an incremental reload needs to see changes.
+    record: Option<Record>,
     config_id: Option<String>,
     params: Params,
     out: Tokens,
@@ -155,21 +157,59 @@ pub fn read_root(
     config_id: Option<&str>,
     diags: &mut Diagnostics,
 ) -> Tokens {
-    let mut r = Reader {
-        includes,
-        config_id: config_id.map(str::to_string).or_else(host_config_id),
-        params: Params::new(),
-        out: Tokens::default(),
-        expanded: 0,
-        aborted: false,
-        diags,
-    };
-    r.read_file(path, text, 0);
-    if r.aborted {
-        // What was read is cut at an arbitrary point: parsing it would only add noise.
-        return Tokens::default();
-    }
-    r.out
+    let mut r = Reader::new(includes, None, config_id, diags);
+    r.read_file(Arc::from(path), text, 0, 1);
+    r.finish().0
+}
+
+/// What [`read_root_recorded`] saw besides the tokens: every file's bytes and every
+/// `include`'s expansion, so that a reload can tell whether anything changed.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// The bytes of [`Tokens::files`]`[i]` (the root file's are the caller's: `None`).
+    pub bytes: Vec<Option<Vec<u8>>>,
+    pub includes: Vec<IncludeRecord>,
+    /// Set when an included file matched but could not be read: whether it became
+    /// readable cannot be told from what was kept.
+    pub unreadable: Option<PathBuf>,
+}
+
+/// One `include` line as it was followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncludeRecord {
+    /// The including file (patterns are relative to its directory).
+    pub from: Arc<Path>,
+    pub pattern: String,
+    /// What the pattern expanded to, in reading order ([`include_files`]).
+    pub files: Vec<PathBuf>,
+}
+
+/// [`read_root`] following includes, keeping what [`Record`] holds.
+pub fn read_root_recorded(
+    path: &Path,
+    text: &[u8],
+    config_id: Option<&str>,
+    diags: &mut Diagnostics,
+) -> (Tokens, Record) {
+    let mut r = Reader::new(Includes::Follow, Some(Record::default()), config_id, diags);
+    r.read_file(Arc::from(path), text, 0, 1);
+    let (tokens, record) = r.finish();
+    (tokens, record.unwrap_or_default())
+}
+
+/// Reads `text`, the lines of `file` from line `first_line` on, as if it were that part of
+/// the file: for re-reading one changed statement. `include` lines are refused (the caller
+/// re-reads the whole configuration when one is involved).
+pub fn read_fragment(
+    file: Arc<Path>,
+    text: &[u8],
+    first_line: u32,
+    config_id: Option<&str>,
+    diags: &mut Diagnostics,
+) -> Tokens {
+    let mut r = Reader::new(Includes::Refuse, None, config_id, diags);
+    r.read_file(file, text, 0, first_line);
+    r.finish().0
 }
 
 /// keepalived's default config id: the host name up to the first dot.
@@ -179,9 +219,35 @@ fn host_config_id() -> Option<String> {
     (!first.is_empty()).then_some(first)
 }
 
-impl Reader<'_> {
-    fn read_file(&mut self, path: &Path, text: &[u8], depth: usize) {
-        let file: Arc<Path> = Arc::from(path);
+impl<'a> Reader<'a> {
+    fn new(
+        includes: Includes,
+        record: Option<Record>,
+        config_id: Option<&str>,
+        diags: &'a mut Diagnostics,
+    ) -> Self {
+        Reader {
+            includes,
+            record,
+            config_id: config_id.map(str::to_string).or_else(host_config_id),
+            params: Params::new(),
+            out: Tokens::default(),
+            expanded: 0,
+            aborted: false,
+            diags,
+        }
+    }
+
+    fn finish(self) -> (Tokens, Option<Record>) {
+        if self.aborted {
+            // What was read is cut at an arbitrary point: parsing it would only add noise.
+            return (Tokens::default(), self.record);
+        }
+        (self.out, self.record)
+    }
+
+    /// Reads `text`, the content of `file`, whose first line is line `first_line`.
+    fn read_file(&mut self, file: Arc<Path>, text: &[u8], depth: usize, first_line: u32) {
         let file_index = u32::try_from(self.out.files.len()).unwrap_or(u32::MAX);
         self.out.files.push(file.clone());
         // Valid UTF-8 (the usual case) is checked word-at-a-time; only invalid input goes
@@ -207,11 +273,13 @@ impl Reader<'_> {
             if trimmed.is_empty() {
                 continue;
             }
-            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            let lineno = u32::try_from(idx)
+                .unwrap_or(u32::MAX)
+                .saturating_add(first_line);
             let at = Location::new(file.clone(), lineno);
             // keepalived recognises `include` before conditions and substitution.
             if let Some(pattern) = include_target(trimmed) {
-                self.include(&at, path, pattern, depth);
+                self.include(&at, &file, pattern, depth);
                 continue;
             }
             let Some(body) = self.condition(trimmed) else {
@@ -350,18 +418,14 @@ impl Reader<'_> {
             );
             return;
         }
-        let base = current.parent().unwrap_or(Path::new("."));
-        let mut files = Vec::new();
-        for alt in expand_braces(pattern) {
-            let full = if Path::new(&alt).is_absolute() {
-                PathBuf::from(&alt)
-            } else {
-                base.join(&alt)
-            };
-            files.extend(glob(&full));
+        let files = include_files(current, pattern);
+        if let Some(r) = &mut self.record {
+            r.includes.push(IncludeRecord {
+                from: Arc::from(current),
+                pattern: pattern.to_string(),
+                files: files.clone(),
+            });
         }
-        files.sort();
-        files.dedup();
         if files.is_empty() {
             self.diags
                 .warn(at, format!("include '{pattern}' matches no file"));
@@ -369,14 +433,46 @@ impl Reader<'_> {
         }
         for file in files {
             match std::fs::read(&file) {
-                Ok(text) => self.read_file(&file, &text, depth + 1),
-                Err(e) => self.diags.warn(
-                    at,
-                    format!("cannot read included file {}: {e}", file.display()),
-                ),
+                Ok(text) => {
+                    let index = self.out.files.len();
+                    self.read_file(Arc::from(file.as_path()), &text, depth + 1, 1);
+                    if let Some(r) = &mut self.record {
+                        if r.bytes.len() <= index {
+                            r.bytes.resize_with(index + 1, || None);
+                        }
+                        r.bytes[index] = Some(text);
+                    }
+                }
+                Err(e) => {
+                    if let Some(r) = &mut self.record {
+                        r.unreadable.get_or_insert(file.clone());
+                    }
+                    self.diags.warn(
+                        at,
+                        format!("cannot read included file {}: {e}", file.display()),
+                    )
+                }
             }
         }
     }
+}
+
+/// The files `include PATTERN` in `current` reads, in order: braces expanded, globs
+/// matched relative to `current`'s directory, sorted, duplicates removed.
+pub fn include_files(current: &Path, pattern: &str) -> Vec<PathBuf> {
+    let base = current.parent().unwrap_or(Path::new("."));
+    let mut files = Vec::new();
+    for alt in expand_braces(pattern) {
+        let full = if Path::new(&alt).is_absolute() {
+            PathBuf::from(&alt)
+        } else {
+            base.join(&alt)
+        };
+        files.extend(glob(&full));
+    }
+    files.sort();
+    files.dedup();
+    files
 }
 
 /// `include FILE` and its keepalived variants (`includer`, `includem`, ...).
@@ -914,19 +1010,12 @@ mod tests {
     #[test]
     fn conditions() {
         let mut d = Diagnostics::default();
-        let mut r = Reader {
-            includes: Includes::Refuse,
-            config_id: Some("main".into()),
-            params: Params::new(),
-            out: Tokens::default(),
-            expanded: 0,
-            aborted: false,
-            diags: &mut d,
-        };
+        let mut r = Reader::new(Includes::Refuse, None, Some("main"), &mut d);
         r.read_file(
-            Path::new("t"),
+            Arc::from(Path::new("t")),
             b"@main a\n@backup b\n@^main c\n@^x d\n$C=@main\n$C e\n",
             0,
+            1,
         );
         let got: Vec<_> = r.out.line_words().iter().map(|l| l[0]).collect();
         assert_eq!(got, vec!["a", "d", "e"]);

@@ -23,8 +23,18 @@ pub struct Node<'a> {
     pub block: Option<Vec<Node<'a>>>,
 }
 
+/// The logical lines (indices into [`Parts::lines`]) a top-level statement spans, from
+/// its keyword to its closing `}`: where its text is, for an incremental reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    pub first: u32,
+    pub last: u32,
+}
+
 struct Open<'a> {
     node: Node<'a>,
+    /// Logical line of its keyword.
+    line: u32,
     /// Where its children start in the list of finished statements.
     first: usize,
 }
@@ -37,16 +47,17 @@ struct Open<'a> {
 /// several times the size they need.
 pub fn parse<'a>(tokens: &Parts, words: &'a [&'a str], diags: &mut Diagnostics) -> Vec<Node<'a>> {
     let mut root = Vec::new();
-    parse_each(tokens, words, diags, |n| root.push(n));
+    parse_each(tokens, words, diags, |n, _| root.push(n));
     root
 }
 
-/// [`parse`], handing each top-level statement to `top` as soon as it is complete.
+/// [`parse`], handing each top-level statement and its [`Extent`] to `top` as soon as it
+/// is complete.
 pub fn parse_each<'a>(
     tokens: &Parts,
     words: &'a [&'a str],
     diags: &mut Diagnostics,
-    mut top: impl FnMut(Node<'a>),
+    mut top: impl FnMut(Node<'a>, Extent),
 ) {
     let toks = &tokens.tokens;
     let at_of = |i: usize| tokens.location(toks[i].line);
@@ -63,17 +74,19 @@ pub fn parse_each<'a>(
         };
         match toks[i].kind {
             TokenKind::Close => {
+                let last = toks[i].line;
                 i += 1;
                 if overflow > 0 {
                     overflow -= 1;
                     continue;
                 }
                 match stack.pop() {
-                    Some(open) => close(&mut done, open, stack.is_empty(), &mut top),
+                    Some(open) => close(&mut done, open, last, stack.is_empty(), &mut top),
                     None => diags.error(&at, "'}' does not close any block"),
                 }
             }
             TokenKind::Open => {
+                let line = toks[i].line;
                 i += 1;
                 diags.error(&at, "'{' without a keyword before it");
                 let node = Node {
@@ -82,7 +95,7 @@ pub fn parse_each<'a>(
                     at,
                     block: None,
                 };
-                push_block(&mut stack, done.len(), &mut overflow, node, diags);
+                push_block(&mut stack, done.len(), line, &mut overflow, node, diags);
             }
             TokenKind::Word => {
                 let line = toks[i].line;
@@ -100,9 +113,15 @@ pub fn parse_each<'a>(
                 };
                 if i < toks.len() && toks[i].kind == TokenKind::Open {
                     i += 1;
-                    push_block(&mut stack, done.len(), &mut overflow, node, diags);
+                    push_block(&mut stack, done.len(), line, &mut overflow, node, diags);
                 } else if overflow == 0 && stack.is_empty() {
-                    top(node);
+                    top(
+                        node,
+                        Extent {
+                            first: line,
+                            last: line,
+                        },
+                    );
                 } else if overflow == 0 {
                     done.push(node);
                 }
@@ -110,6 +129,7 @@ pub fn parse_each<'a>(
         }
     }
     // Close what the end of input left open, innermost first, naming where each opened.
+    let last = toks.last().map_or(0, |t| t.line);
     while let Some(open) = stack.pop() {
         diags.error(
             &open.node.at,
@@ -118,7 +138,7 @@ pub fn parse_each<'a>(
                 open.node.keyword
             ),
         );
-        close(&mut done, open, stack.is_empty(), &mut top);
+        close(&mut done, open, last, stack.is_empty(), &mut top);
     }
 }
 
@@ -126,12 +146,17 @@ pub fn parse_each<'a>(
 fn close<'a>(
     done: &mut Vec<Node<'a>>,
     mut open: Open<'a>,
+    last: u32,
     is_top: bool,
-    top: &mut impl FnMut(Node<'a>),
+    top: &mut impl FnMut(Node<'a>, Extent),
 ) {
     open.node.block = Some(done.drain(open.first..).collect());
     if is_top {
-        top(open.node);
+        let extent = Extent {
+            first: open.line,
+            last,
+        };
+        top(open.node, extent);
     } else {
         done.push(open.node);
     }
@@ -140,6 +165,7 @@ fn close<'a>(
 fn push_block<'a>(
     stack: &mut Vec<Open<'a>>,
     first: usize,
+    line: u32,
     overflow: &mut usize,
     node: Node<'a>,
     diags: &mut Diagnostics,
@@ -154,7 +180,7 @@ fn push_block<'a>(
         *overflow += 1;
         return;
     }
-    stack.push(Open { node, first });
+    stack.push(Open { node, line, first });
 }
 
 #[cfg(test)]

@@ -118,6 +118,11 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// How many virtual servers have been built so far: tells which entry a statement made.
+    pub fn virtual_server_count(&self) -> usize {
+        self.cfg.virtual_servers.len()
+    }
+
     /// The checks that need the whole configuration; the model and what was said about it.
     pub fn finish(mut self) -> (Config, Diagnostics) {
         let declared: Vec<&str> = self
@@ -130,6 +135,23 @@ impl<'a> Builder<'a> {
         validate::validate(&mut self.d, &mut self.cfg, &declared);
         (self.cfg, self.d)
     }
+}
+
+/// A `virtual_server` statement re-read on its own (an incremental reload), built as
+/// [`Builder::top`] builds it and checked against the rest of `cfg` as [`Builder::finish`]
+/// checks every virtual server, except for uniqueness: the caller keeps the key unchanged.
+/// `None` when `n` is not a `virtual_server` or could not be built (reported in `d`).
+pub fn rebuilt_virtual_server(
+    d: &mut Diagnostics,
+    n: &Node,
+    cfg: &Config,
+) -> Option<super::model::VirtualServer> {
+    if n.keyword != "virtual_server" {
+        return None;
+    }
+    let vs = lvs::virtual_server(d, n)?;
+    validate::virtual_server_references(d, &vs, cfg, &validate::track_file_names(cfg));
+    Some(vs)
 }
 
 impl Default for Builder<'_> {

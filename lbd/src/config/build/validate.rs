@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::config::diag::{Diagnostics, Location};
-use crate::config::model::{CheckerKind, Config, ServiceKey};
+use crate::config::model::{CheckerKind, Config, ServiceKey, VirtualServer};
 
 /// `declared`: every `vrrp_instance` name written, including instances dropped for errors
 /// (already reported, so not reported again as missing).
@@ -86,7 +86,7 @@ pub fn validate(d: &mut Diagnostics, cfg: &mut Config, declared: &[&str]) {
     // Like keepalived, a reference to a missing script or file is dropped with a warning:
     // the instance still runs, untracked.
     let scripts: HashSet<String> = cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
-    let files: HashSet<String> = cfg.track_files.iter().map(|t| t.name.clone()).collect();
+    let files = track_file_names(cfg);
     for i in &mut cfg.instances {
         let at = i.origin.clone();
         let name = i.name.clone();
@@ -105,29 +105,7 @@ pub fn validate(d: &mut Diagnostics, cfg: &mut Config, declared: &[&str]) {
     }
 
     for vs in &cfg.virtual_servers {
-        if let ServiceKey::Group(name) = &vs.key {
-            if cfg.virtual_server_group(name).is_none() {
-                d.error(
-                    &vs.origin,
-                    format!("virtual_server group {name}: no virtual_server_group named '{name}'"),
-                );
-            }
-        }
-        for rs in &vs.real_servers {
-            for c in &rs.checkers {
-                if let CheckerKind::File(f) = &c.kind {
-                    if !files.contains(&f.name) {
-                        d.error(
-                            &c.origin,
-                            format!(
-                                "FILE_CHECK: track_file '{}' is not defined by any vrrp_track_file",
-                                f.name
-                            ),
-                        );
-                    }
-                }
-            }
-        }
+        virtual_server_references(d, vs, cfg, &files);
     }
 
     if let Some(sd) = &cfg.global.lvs_sync_daemon {
@@ -145,6 +123,45 @@ pub fn validate(d: &mut Diagnostics, cfg: &mut Config, declared: &[&str]) {
             }
         }
     }
+}
+
+/// What a virtual server refers to in the rest of the configuration: its
+/// `virtual_server_group` and the track files of its FILE_CHECKs (`files`: the names of
+/// `cfg.track_files`). Also what an incremental reload checks of a re-read virtual server.
+pub fn virtual_server_references(
+    d: &mut Diagnostics,
+    vs: &VirtualServer,
+    cfg: &Config,
+    files: &HashSet<String>,
+) {
+    if let ServiceKey::Group(name) = &vs.key {
+        if cfg.virtual_server_group(name).is_none() {
+            d.error(
+                &vs.origin,
+                format!("virtual_server group {name}: no virtual_server_group named '{name}'"),
+            );
+        }
+    }
+    for rs in &vs.real_servers {
+        for c in &rs.checkers {
+            if let CheckerKind::File(f) = &c.kind {
+                if !files.contains(&f.name) {
+                    d.error(
+                        &c.origin,
+                        format!(
+                            "FILE_CHECK: track_file '{}' is not defined by any vrrp_track_file",
+                            f.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The names of the track files, as [`virtual_server_references`] takes them.
+pub fn track_file_names(cfg: &Config) -> HashSet<String> {
+    cfg.track_files.iter().map(|t| t.name.clone()).collect()
 }
 
 fn known(
