@@ -154,6 +154,9 @@ pub struct Runtime {
     announcer: Option<Announcer>,
     config_path: PathBuf,
     config: Config,
+    /// What `config` was read from, for a reload that re-reads only what changed; `None`:
+    /// every reload is a full one.
+    source: Option<crate::config::Source>,
     ids: TrackerIds,
     links: HashMap<u32, LinkState>,
     units: Vec<Option<Unit>>,
@@ -187,7 +190,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(config_path: PathBuf, config: Config) -> io::Result<Self> {
+    pub fn new(
+        config_path: PathBuf,
+        config: Config,
+        source: Option<crate::config::Source>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut signals = SignalSource::new()?;
         signals.register(poll.registry(), SIGNALS)?;
@@ -213,6 +220,7 @@ impl Runtime {
             announcer,
             config_path,
             config,
+            source,
             ids: TrackerIds::default(),
             links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
             units: Vec::new(),
@@ -284,8 +292,8 @@ impl Runtime {
                     }
                     Request::Reload => {
                         self.ops.reloading();
-                        self.reload(now);
-                        self.vs_reload(now);
+                        let reloaded = self.reload(now);
+                        self.vs_reload(&reloaded, now);
                         self.ops_ready();
                     }
                     Request::Dump => self.dump(),
