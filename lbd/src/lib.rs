@@ -8,6 +8,7 @@ pub mod ipvs_cmd;
 pub mod lvs;
 pub mod ops;
 pub mod plan_cmd;
+pub mod track_value;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -626,11 +626,27 @@ fn track_file_value_puts_the_instance_in_fault_and_back() {
         &config(&[Instance::new("VI_1", 51, 100).render()]),
     );
     wait_for("A holds the VIP", 10 * S, || only_on(&net.a, &net.b, VIP));
-    fs::write(&file, "1\n").unwrap();
+    // Read as keepalived's strtol(.., 0) reads it: hex 1, not 0.
+    fs::write(&file, "0x1\n").unwrap();
     wait_for("A in FAULT, B master", 10 * S, || {
         only_on(&net.b, &net.a, VIP)
     });
     assert!(a.log_count("(VI_1) Entering FAULT STATE") >= 1);
+    // A number keepalived refuses is logged (once, though lbd polls the file) and the value
+    // stays 1: A stays in FAULT.
+    let backups = a.log_count("(VI_1) Entering BACKUP STATE");
+    fs::write(&file, "4294967296\n").unwrap();
+    let refused = format!(
+        "Invalid number 4294967296 read from {} - ignoring",
+        file.display()
+    );
+    wait_for("the refused number logged", 5 * S, || {
+        a.log_count(&refused) == 1
+    });
+    holds_for("A stays in FAULT", 2 * S, || {
+        only_on(&net.b, &net.a, VIP) && a.log_count("(VI_1) Entering BACKUP STATE") == backups
+    });
+    assert_eq!(a.log_count(&refused), 1, "{}", a.log_text());
     fs::write(&file, "0\n").unwrap();
     wait_for("A master again", 10 * S, || only_on(&net.a, &net.b, VIP));
 }

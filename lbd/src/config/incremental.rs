@@ -1,14 +1,16 @@
-//! Incremental reload: when a reload changes only the inside of one `virtual_server` block,
-//! re-read just that block instead of the whole configuration (issue 6: one `weight` edited
-//! in a 4 MB file must reach the kernel in milliseconds, and a full re-parse takes 73 ms).
+//! Incremental reload: when a reload changes only the inside of `virtual_server` blocks,
+//! re-read just those blocks instead of the whole configuration (issue 6: one `weight`
+//! edited in a 4 MB file must reach the kernel in milliseconds, and a full re-parse takes
+//! 73 ms).
 //!
 //! [`super::load_tracked`] keeps a [`Source`]: the bytes of every file read, what every
 //! `include` expanded to, and the byte span of every top-level statement. On reload,
 //! [`reload_incremental`] re-reads the files; if exactly one changed, the common prefix and
-//! suffix of its old and new bytes give the changed region; if that region lies within one
-//! `virtual_server` statement (and the blank or comment lines around it), only the new
-//! text of those lines goes through the reader, the tree and the builder, with the same
-//! line numbers, and the result replaces the entry in the running [`Config`].
+//! suffix of its old and new bytes give the changed region; if the statements that region
+//! touches are all `virtual_server`s (usually one), only the new text of their lines (and
+//! the blank or comment lines between) goes through the reader, the tree and the builder,
+//! with the same line numbers, and the results replace the entries in the running
+//! [`Config`].
 //!
 //! Whenever the edit could change how anything else is read (parameters, conditions,
 //! includes, braces, the service's identity) or the block has an error, the answer is
@@ -337,9 +339,9 @@ pub fn reload_incremental(source: &mut Source, config: &mut Config) -> Outcome {
 
 /// A checked change, applied only once nothing can fail any more.
 struct Patch {
-    /// The statement replaced (index in `Source::statements`), with its new place and
-    /// entry; `None` when only lines outside any statement changed.
-    replaced: Option<(usize, Statement, VirtualServer)>,
+    /// The statements replaced (index in `Source::statements`), with their new places
+    /// and entries; none when only lines outside any statement changed.
+    replaced: Vec<(usize, Statement, VirtualServer)>,
     /// Statements from this index on (in the file) move by `bytes` and `lines`.
     after: usize,
     bytes: isize,
@@ -349,11 +351,12 @@ struct Patch {
     warnings: Vec<Diagnostic>,
 }
 
-/// The lines to re-read: the statement the change is in (with the lines between it and
-/// its neighbours when the change reaches into them), or only lines between statements.
+/// The lines to re-read: the statements the change is in and the lines between them
+/// (and those between them and their neighbours when the change reaches into them), or
+/// only lines between two statements.
 struct Region {
-    /// The statement, as an index in `Source::statements`.
-    target: Option<usize>,
+    /// The statements, as indices in `Source::statements`, in order.
+    targets: Vec<usize>,
     /// Bytes of the old file; `start` is a line start, `end` one or the end of the file.
     start: usize,
     end: usize,
@@ -363,8 +366,8 @@ struct Region {
     after: usize,
 }
 
-/// Where the change `[p, old_end)` of `file` (old bytes) lies, if in at most one statement.
-fn locate(source: &Source, file: usize, p: usize, old_end: usize) -> Result<Region, String> {
+/// Where the change `[p, old_end)` of `file` (old bytes) lies.
+fn locate(source: &Source, file: usize, p: usize, old_end: usize) -> Region {
     let len = source.files[file].bytes.len();
     // The statements of this file, in order (their spans are increasing).
     let in_file: Vec<usize> = (0..source.statements.len())
@@ -379,44 +382,41 @@ fn locate(source: &Source, file: usize, p: usize, old_end: usize) -> Result<Regi
     };
     let line_after = |k: usize| if k == 0 { 1 } else { st(k - 1).last_line + 1 };
     let after = |k: usize| in_file.get(k).copied().unwrap_or(source.statements.len());
-    let touched: Vec<usize> = (0..in_file.len())
-        .filter(|&k| st(k).span.start < old_end && st(k).span.end > p)
-        .collect();
-    match touched.as_slice() {
-        [] => {
-            // Only lines between two statements (`next` is the one after them).
-            let next = (0..in_file.len())
-                .take_while(|&k| st(k).span.end <= p)
-                .count();
-            Ok(Region {
-                target: None,
-                start: prev_end(next),
-                end: next_start(next),
-                first_line: line_after(next),
-                after: after(next),
-            })
-        }
-        &[k] => {
-            let s = st(k);
-            let (start, first_line) = if p >= s.span.start {
-                (s.span.start, s.line)
-            } else {
-                (prev_end(k), line_after(k))
-            };
-            let end = if old_end <= s.span.end {
-                s.span.end
-            } else {
-                next_start(k + 1)
-            };
-            Ok(Region {
-                target: Some(in_file[k]),
-                start,
-                end,
-                first_line,
-                after: after(k + 1),
-            })
-        }
-        more => Err(format!("the change spans {} statements", more.len())),
+    // The statements touched are `first..last` (spans are increasing); none when
+    // `first == last`, the change then lies between `first - 1` and `first`.
+    let first = (0..in_file.len())
+        .take_while(|&k| st(k).span.end <= p)
+        .count();
+    let last = first
+        + (first..in_file.len())
+            .take_while(|&k| st(k).span.start < old_end)
+            .count();
+    if first == last {
+        return Region {
+            targets: Vec::new(),
+            start: prev_end(first),
+            end: next_start(first),
+            first_line: line_after(first),
+            after: after(first),
+        };
+    }
+    let (a, b) = (st(first), st(last - 1));
+    let (start, first_line) = if p >= a.span.start {
+        (a.span.start, a.line)
+    } else {
+        (prev_end(first), line_after(first))
+    };
+    let end = if old_end <= b.span.end {
+        b.span.end
+    } else {
+        next_start(last)
+    };
+    Region {
+        targets: in_file[first..last].to_vec(),
+        start,
+        end,
+        first_line,
+        after: after(last),
     }
 }
 
@@ -471,11 +471,15 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
     }
     let old = &f.bytes[..];
     let (prefix, suffix) = common_affixes(old, new);
-    let region = locate(source, file, prefix, old.len() - suffix)?;
-    let target = region.target.map(|t| &source.statements[t]);
-    if let Some(s) = target {
+    let region = locate(source, file, prefix, old.len() - suffix);
+    let targets: Vec<&Statement> = region
+        .targets
+        .iter()
+        .map(|&t| &source.statements[t])
+        .collect();
+    for s in &targets {
         if s.split {
-            return Err("the changed statement ends in another file".into());
+            return Err("a changed statement ends in another file".into());
         }
         if !matches!(s.entry, Entry::VirtualServer(_)) {
             return Err(format!("the change is in a {} statement", s.keyword));
@@ -497,14 +501,6 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
         return Err("a byte-order mark inside the file".into());
     }
     let old_lines = count_newlines(old_text);
-    let mut patch = Patch {
-        replaced: None,
-        after: region.after,
-        bytes: delta,
-        lines: count_newlines(new_text) as i64 - old_lines as i64,
-        after_line: region.first_line.saturating_add(old_lines as u32),
-        warnings: Vec::new(),
-    };
     let (built, warnings, errors) = reread(
         &f.path,
         new_text,
@@ -512,49 +508,62 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
         source.options.config_id.as_deref(),
         config,
     );
-    let (Some(s), Some(at)) = (target, region.target) else {
-        if built.is_empty() && warnings.is_empty() {
-            return Ok(patch);
-        }
+    if targets.is_empty() && !(built.is_empty() && warnings.is_empty()) {
         return Err("a line between statements now means something".into());
-    };
+    }
     if errors {
-        return Err("the changed virtual_server has errors".into());
+        return Err("a changed virtual_server has errors".into());
     }
-    let [(keyword, Some(line), Some(last_line), made)] = <[_; 1]>::try_from(built)
-        .map_err(|b: Vec<_>| format!("the changed lines hold {} statements", b.len()))?
-    else {
-        return Err("the changed statement has no line".into());
-    };
-    if keyword != *s.keyword {
-        return Err(format!("{} became {keyword}", s.keyword));
-    }
-    let vs = made.ok_or("the changed virtual_server was not built")?;
-    let current = match s.entry {
-        Entry::VirtualServer(i) => config.virtual_servers.get(i),
-        Entry::Other => None,
-    }
-    .filter(|c| c.origin == Location::new(f.path.clone(), s.line))
-    .ok_or("the Config is not the one this Source describes")?;
-    if vs.key != current.key || vs.protocol != current.protocol {
+    if built.len() != targets.len() {
         return Err(format!(
-            "virtual_server {} changed its address or protocol",
-            current.key
+            "{} statement(s) became {}",
+            targets.len(),
+            built.len()
         ));
     }
     let mut cursor = LineCursor::new(new_text, region.first_line);
-    let start = region.start + cursor.start_of(line);
-    let end = region.start + cursor.start_of(last_line.saturating_add(1));
-    let placed = Statement {
-        span: start..end,
-        line,
-        last_line,
-        split: false,
-        ..s.clone()
-    };
-    patch.replaced = Some((at, placed, vs));
-    patch.warnings = warnings;
-    Ok(patch)
+    let mut replaced = Vec::with_capacity(targets.len());
+    for ((&at, s), (keyword, line, last_line, made)) in
+        region.targets.iter().zip(targets).zip(built)
+    {
+        let (Some(line), Some(last_line)) = (line, last_line) else {
+            return Err("a changed statement has no line".into());
+        };
+        if keyword != *s.keyword {
+            return Err(format!("{} became {keyword}", s.keyword));
+        }
+        let vs = made.ok_or("a changed virtual_server was not built")?;
+        let current = match s.entry {
+            Entry::VirtualServer(i) => config.virtual_servers.get(i),
+            Entry::Other => None,
+        }
+        .filter(|c| c.origin == Location::new(f.path.clone(), s.line))
+        .ok_or("the Config is not the one this Source describes")?;
+        if vs.key != current.key || vs.protocol != current.protocol {
+            return Err(format!(
+                "virtual_server {} changed its address or protocol",
+                current.key
+            ));
+        }
+        let start = region.start + cursor.start_of(line);
+        let end = region.start + cursor.start_of(last_line.saturating_add(1));
+        let placed = Statement {
+            span: start..end,
+            line,
+            last_line,
+            split: false,
+            ..s.clone()
+        };
+        replaced.push((at, placed, vs));
+    }
+    Ok(Patch {
+        replaced,
+        after: region.after,
+        bytes: delta,
+        lines: count_newlines(new_text) as i64 - old_lines as i64,
+        after_line: region.first_line.saturating_add(old_lines as u32),
+        warnings,
+    })
 }
 
 impl Patch {
@@ -572,7 +581,7 @@ impl Patch {
             s.last_line = shift_line(s.last_line, self.lines);
         }
         let mut patched = Vec::new();
-        if let Some((at, placed, vs)) = self.replaced {
+        for (at, placed, vs) in self.replaced {
             if let Entry::VirtualServer(i) = placed.entry {
                 if let Some(slot) = config.virtual_servers.get_mut(i) {
                     *slot = vs;

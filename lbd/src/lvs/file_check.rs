@@ -1,7 +1,8 @@
 //! FILE_CHECK: what a track file's contents mean for a real server (keepalived 2.2.7's
 //! `track_file.c` and `check_file.c`).
 //!
-//! The file holds an integer. Times the checker's weight (negated with `reverse`), it is
+//! The file holds an integer, read by [`crate::track_value`] (the same reading as for a VRRP
+//! instance's `track_file`). Times the checker's weight (negated with `reverse`), it is
 //! added to the real server's configured weight; a product at or below `i32::MIN` (keepalived's
 //! `IPVS_WEIGHT_FAULT`) fails the checker, and the server leaves the pool as for any failed
 //! checker. With weight 0 the value is only good or bad: 0 is up, anything else down
@@ -52,140 +53,12 @@ pub fn verdict(value: i64, w: FileWeight) -> Verdict {
     }
 }
 
-/// The at most this many bytes keepalived reads from the file.
-pub const READ_MAX: usize = 127;
-
-/// One reading of the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reading {
-    Value(i64),
-    /// The number is out of range: keepalived logs `Invalid number N read from PATH -
-    /// ignoring` and keeps the previous value.
-    Invalid(i64),
-}
-
-/// The file's contents as keepalived reads them: C's `strtol(text, NULL, 0)` on the first
-/// [`READ_MAX`] bytes (leading white space, a sign, then `0x` hex, `0` octal or decimal; what
-/// follows the digits is ignored, no digits at all is 0), accepted within
-/// `i32::MIN..=i32::MAX + 1`. An empty file is 0.
-pub fn parse(bytes: &[u8]) -> Reading {
-    let bytes = &bytes[..bytes.len().min(READ_MAX)];
-    // strtol stops at the first NUL like at any non-digit.
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let mut rest = &bytes[..end];
-    while let [b, tail @ ..] = rest {
-        // C's isspace: space, \t, \n, \v, \f, \r.
-        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-            rest = tail;
-        } else {
-            break;
-        }
-    }
-    let negative = match rest {
-        [b'-', tail @ ..] => {
-            rest = tail;
-            true
-        }
-        [b'+', tail @ ..] => {
-            rest = tail;
-            false
-        }
-        _ => false,
-    };
-    let radix = match rest {
-        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => {
-            rest = &rest[2..];
-            16
-        }
-        [b'0', ..] => 8,
-        _ => 10,
-    };
-    // Accumulated as a magnitude; anything past i64's range is strtol's ERANGE.
-    let mut magnitude: u64 = 0;
-    let mut overflow = false;
-    for &b in rest {
-        let Some(digit) = (b as char).to_digit(radix) else {
-            break;
-        };
-        match magnitude
-            .checked_mul(u64::from(radix))
-            .and_then(|m| m.checked_add(u64::from(digit)))
-        {
-            Some(m) => magnitude = m,
-            None => overflow = true,
-        }
-    }
-    let limit = if negative {
-        i64::MIN.unsigned_abs()
-    } else {
-        i64::MAX as u64
-    };
-    if overflow || magnitude > limit {
-        return Reading::Invalid(if negative { i64::MIN } else { i64::MAX });
-    }
-    let value = if negative {
-        0i64.wrapping_sub_unsigned(magnitude)
-    } else {
-        magnitude as i64
-    };
-    if value < i64::from(i32::MIN) || value > i64::from(i32::MAX) + 1 {
-        Reading::Invalid(value)
-    } else {
-        Reading::Value(value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn w(weight: i32, reverse: bool) -> FileWeight {
         FileWeight { weight, reverse }
-    }
-
-    #[test]
-    fn strtol_base_zero() {
-        for (text, want) in [
-            ("5", 5),
-            ("  \t\n-3 trailing", -3),
-            ("+7\n", 7),
-            ("0x1F", 31),
-            ("0X1f", 31),
-            ("-0x10", -16),
-            ("010", 8),
-            ("08", 0),
-            ("0x", 0),
-            ("0xg", 0),
-            ("x", 0),
-            ("", 0),
-            ("-", 0),
-            ("12abc", 12),
-            ("2147483648", 2_147_483_648),
-            ("-2147483648", -2_147_483_648),
-        ] {
-            assert_eq!(parse(text.as_bytes()), Reading::Value(want), "{text:?}");
-        }
-        assert_eq!(parse(b"7\x009"), Reading::Value(7));
-    }
-
-    #[test]
-    fn out_of_range_values_are_refused() {
-        assert_eq!(
-            parse(b"2147483649"),
-            Reading::Invalid(2_147_483_649),
-            "INT32_MAX + 1 is the last accepted"
-        );
-        assert_eq!(parse(b"-2147483649"), Reading::Invalid(-2_147_483_649));
-        assert_eq!(parse(b"99999999999999999999"), Reading::Invalid(i64::MAX));
-        assert_eq!(parse(b"-99999999999999999999"), Reading::Invalid(i64::MIN));
-        assert_eq!(parse(b"0xffffffff"), Reading::Invalid(0xffff_ffff));
-    }
-
-    #[test]
-    fn only_the_first_127_bytes_count() {
-        let mut text = vec![b' '; READ_MAX - 1];
-        text.extend_from_slice(b"42");
-        assert_eq!(parse(&text), Reading::Value(4));
     }
 
     #[test]

@@ -108,8 +108,15 @@ fn load(dir: &Dir) -> Result<(Loaded, Source), ConfigError> {
 /// `state` as the caller would (patched, or fully reloaded).
 fn check(dir: &Dir, state: &mut (Loaded, Source)) -> Outcome {
     let before = state.0.config.clone();
+    let source_before = state.1.clone();
     let outcome = reload_incremental(&mut state.1, &mut state.0.config);
     let fresh = load(dir);
+    if !is_patch(&outcome) {
+        assert_eq!(state.1.statements(), source_before.statements());
+        for (a, b) in state.1.files().iter().zip(source_before.files()) {
+            assert_eq!((&a.path, &a.bytes), (&b.path, &b.bytes));
+        }
+    }
     match &outcome {
         Outcome::Unchanged => assert_eq!(state.0.config, before),
         Outcome::Full { .. } => {
@@ -322,7 +329,7 @@ const EDITS: &[(&str, Edit, bool)] = &[
         false,
     ),
     (
-        "two blocks",
+        "three blocks, and the lines between",
         |d| {
             edit_main(
                 |t| {
@@ -336,7 +343,7 @@ const EDITS: &[(&str, Edit, bool)] = &[
                 d,
             )
         },
-        false,
+        true,
     ),
     (
         "break the braces",
@@ -348,6 +355,19 @@ const EDITS: &[(&str, Edit, bool)] = &[
         |d| {
             edit_main(
                 |t| replace_after(t, VS0, "  lb_algo wrr", "  lb_algo wrr }"),
+                d,
+            )
+        },
+        false,
+    ),
+    (
+        "a virtual server and the instance",
+        |d| {
+            edit_main(
+                |t| {
+                    let t = t.replace("priority 100", "priority 101");
+                    replace_after(&t, VS0, "weight 1", "weight 7")
+                },
                 d,
             )
         },

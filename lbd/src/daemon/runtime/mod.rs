@@ -110,7 +110,7 @@ enum TrackedKind {
     },
     File {
         def: TrackFile,
-        value: i64,
+        value: tracking::FileValue,
     },
 }
 

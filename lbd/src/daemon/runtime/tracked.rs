@@ -2,6 +2,7 @@
 //! counted with rise/fall), files (read periodically); a change goes to every router tracking it.
 
 use super::*;
+use tracking::{FileChange, FileValue};
 
 impl Runtime {
     pub(super) fn run_track_script(&mut self, id: TrackerId, now: Instant) {
@@ -81,14 +82,13 @@ impl Runtime {
         };
         self.timers
             .set(TimerKey::File(id), Some(now + tracking::TRACK_FILE_POLL));
-        let new = tracking::read_track_file(&def.file);
-        if new != *value {
-            tracing::info!(
-                "Track file {} changed value from {value} to {new}",
-                def.name
-            );
-            *value = new;
-            self.tracker_changed(id, now);
+        match value.apply(tracking::read_track_file(&def.file)) {
+            FileChange::Same => {}
+            FileChange::Refused(n) => tracing::info!("{}", tracking::refused_line(n, &def.file)),
+            FileChange::Changed { from, to } => {
+                tracing::info!("Track file {} changed value from {from} to {to}", def.name);
+                self.tracker_changed(id, now);
+            }
         }
     }
 
@@ -97,7 +97,9 @@ impl Runtime {
     pub(super) fn binding_value(&self, b: &Binding) -> Option<i32> {
         match self.trackers.get(&b.id).map(|t| &t.kind) {
             Some(TrackedKind::File { value, .. }) => {
-                let clamped = (*value).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+                let clamped = value
+                    .value()
+                    .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
                 Some(i32::try_from(clamped).unwrap_or_default())
             }
             _ => None,
@@ -110,7 +112,7 @@ impl Runtime {
             Some(TrackedKind::Interface(name)) => self.interface_state(name),
             Some(TrackedKind::Script { rise_fall, .. }) => rise_fall.state(),
             Some(TrackedKind::File { value, .. }) => {
-                tracking::file_state(*value, b.configured_weight())
+                tracking::file_state(value.value(), b.configured_weight())
             }
             None => TrackerState::Up,
         };
@@ -243,7 +245,13 @@ impl Runtime {
                     tracking::init_track_file(&def, true);
                     let next = now + tracking::TRACK_FILE_POLL;
                     self.timers.set(TimerKey::File(*id), Some(next));
-                    let value = tracking::read_track_file(&def.file);
+                    // keepalived's first reading: a refused number leaves the value at 0.
+                    let mut value = FileValue::default();
+                    if let FileChange::Refused(n) =
+                        value.apply(tracking::read_track_file(&def.file))
+                    {
+                        tracing::info!("{}", tracking::refused_line(n, &def.file));
+                    }
                     TrackedKind::File { def, value }
                 }
             };

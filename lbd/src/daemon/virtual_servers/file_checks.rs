@@ -9,7 +9,6 @@
 //! One file read by several checkers is read once; each checker applies its own weight.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,9 +18,10 @@ use super::VirtualServers;
 use crate::config::{CheckerKind, Config, FileWeight};
 use crate::daemon::sys::inotify::{DirEvent, Inotify};
 use crate::daemon::tracking;
-use crate::lvs::file_check::{self, Reading, Verdict};
+use crate::lvs::file_check::{self, Verdict};
 use crate::lvs::{CheckerRef, Lvs, Update};
 use crate::ops::Metrics;
+use crate::track_value::Reading;
 
 /// How often a file without a watch is read (the VRRP side reads its track files as often).
 pub const POLL: Duration = tracking::TRACK_FILE_POLL;
@@ -325,18 +325,14 @@ fn resolve(path: &Path) -> Option<(PathBuf, OsString)> {
     dir.is_dir().then_some((dir, file))
 }
 
-/// The file's value: 0 when it cannot be opened or is empty, `None` (keep the last value)
-/// when the number is out of range.
+/// The file's value ([`tracking::read_track_file`], the VRRP side's reading too), or `None`
+/// (keep the last value) when keepalived would refuse the number; that is logged on every
+/// read, as keepalived logs it on every write.
 fn read(path: &Path) -> Option<i64> {
-    let mut buf = [0u8; file_check::READ_MAX];
-    let n = match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
-        Ok(n) => n,
-        Err(_) => return Some(0),
-    };
-    match file_check::parse(&buf[..n]) {
+    match tracking::read_track_file(path) {
         Reading::Value(v) => Some(v),
-        Reading::Invalid(v) => {
-            tracing::info!("Invalid number {v} read from {} - ignoring", path.display());
+        Reading::Invalid(n) => {
+            tracing::info!("{}", tracking::refused_line(n, path));
             None
         }
     }
