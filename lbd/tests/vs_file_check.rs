@@ -296,3 +296,34 @@ fn a_file_at_fault_keeps_its_server_out_from_the_start() {
     s.set("w2", "0");
     wait_for(&d, &want(Some(5), true));
 }
+
+#[test]
+#[ignore = "needs IPVS: run in the VM (testbed/vm-run)"]
+fn a_polled_file_logs_a_refused_number_once() {
+    if !kernel() {
+        return;
+    }
+    let s = Scratch::new("poll");
+    s.set("w2", "0");
+    // w1's directory does not exist at start-up: it cannot be watched and is read every
+    // 500 ms.
+    let later = s.path("later");
+    let conf = config(&s, 1).replace(
+        &s.path("w1").display().to_string(),
+        &later.join("w1").display().to_string(),
+    );
+    fs::write(s.path("lbd.conf"), conf).unwrap();
+    let d = Daemon::start(&s);
+    wait_for(&d, &want(Some(5), true));
+    d.logged("Track file directory for w1 does not exist");
+    fs::create_dir(&later).unwrap();
+    fs::write(later.join("w1"), "99999999999\n").unwrap();
+    let refused = "Invalid number 99999999999 read from";
+    d.logged(refused);
+    // Four more polls read the same number: not logged again.
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(d.log().matches(refused).count(), 1, "{}", d.log());
+    assert_eq!(dests(), want(Some(5), true));
+    fs::write(later.join("w1"), "3\n").unwrap();
+    wait_for(&d, &want(Some(8), true));
+}

@@ -5,14 +5,17 @@
 //! This is also where track files are read, for the VRRP instances and the FILE_CHECKs
 //! alike ([`read_track_file`]), so one file means the same value to both as in keepalived.
 
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vrrp_core::TrackerState;
 
-use crate::config::TrackFile;
+use crate::config::{Config, TrackFile, TrackedFile};
 use crate::track_value::{self, Reading, READ_MAX};
 
 /// How often a track file is read (keepalived watches it with inotify; a short poll is
@@ -69,21 +72,128 @@ impl RiseFall {
     }
 }
 
-/// keepalived's `init_file [VALUE] [overwrite]`: writes VALUE when the file does not exist,
-/// or always with `overwrite` unless `overwrite_allowed` is false (keepalived does not
-/// overwrite on a reload).
-pub fn init_track_file(def: &TrackFile, overwrite_allowed: bool) {
+/// keepalived's `init_file [VALUE] [overwrite]` (`track_file_end_handler`, run each time the
+/// configuration is read): writes VALUE when the file does not exist; with `overwrite` also
+/// over an existing regular file, but only when `starting` (keepalived never overwrites on a
+/// reload, it only creates a file that has gone). Something else than a regular file is
+/// never overwritten: writing into a FIFO would block the daemon.
+pub fn init_track_file(def: &TrackFile, starting: bool) {
     let Some(init) = &def.init_file else { return };
-    if def.file.exists() && !(init.overwrite && overwrite_allowed) {
-        return;
+    if let Ok(meta) = std::fs::metadata(&def.file) {
+        if !init.overwrite {
+            return;
+        }
+        if !meta.is_file() {
+            tracing::error!(
+                "Cannot initialise track file {} - it is not a regular file",
+                def.name
+            );
+            return;
+        }
+        if !starting {
+            return;
+        }
     }
     if let Err(e) = std::fs::write(&def.file, format!("{}\n", init.value)) {
         tracing::error!(
-            "Track file {}: cannot initialise {}: {e}",
+            "Unable to initialise track file {} ({}: {e})",
             def.name,
             def.file.display()
         );
     }
+}
+
+/// Why keepalived's `init_track_files` drops a track file before watching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// The file does not exist and neither does its directory.
+    NoDirectory,
+    /// The path cannot be resolved for another reason (permissions, a file as a directory,
+    /// a symlink loop).
+    NotAccessible,
+}
+
+impl Dropped {
+    /// keepalived's log line for track file `name`.
+    pub fn line(self, name: &str) -> String {
+        match self {
+            Dropped::NoDirectory => {
+                format!("Track file directory for {name} does not exist - removing")
+            }
+            Dropped::NotAccessible => format!("track file {name} is not accessible - ignoring"),
+        }
+    }
+}
+
+/// The path keepalived reads a track file at: the file's `realpath`, or, when the file does
+/// not exist (yet), its directory's `realpath` and the file's name. keepalived resolves it
+/// once per configuration load, so its log lines name the resolved path and a symlink
+/// re-pointed later is not followed until the next reload.
+pub fn resolve_track_path(path: &Path) -> Result<PathBuf, Dropped> {
+    match std::fs::canonicalize(path) {
+        Ok(real) => Ok(real),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Split at the last '/' as keepalived does (`Path::parent` would also strip a
+            // trailing `..`); a file in `/` has `/` as its directory.
+            let bytes = path.as_os_str().as_bytes();
+            let (dir, name) = match bytes.iter().rposition(|&b| b == b'/') {
+                None => (Path::new("."), path.as_os_str()),
+                Some(0) => (Path::new("/"), OsStr::from_bytes(&bytes[1..])),
+                Some(i) => (
+                    Path::new(OsStr::from_bytes(&bytes[..i])),
+                    OsStr::from_bytes(&bytes[i + 1..]),
+                ),
+            };
+            match std::fs::canonicalize(dir) {
+                Ok(real) if real.is_dir() => Ok(real.join(name)),
+                _ => Err(Dropped::NoDirectory),
+            }
+        }
+        Err(_) => Err(Dropped::NotAccessible),
+    }
+}
+
+/// Readies the track files that VRRP instances and sync groups track, each time the
+/// configuration is loaded (`starting`: the first load), as keepalived's VRRP process does
+/// between reading its configuration and starting its instances: [`init_track_file`], then
+/// [`resolve_track_path`]; `config` is left with the resolved paths. A file that cannot be
+/// resolved is dropped with keepalived's line ([`Dropped::line`]), and the instances and
+/// sync groups that tracked it no longer do (as keepalived's `remove_track_file`): neither
+/// its weight nor a FAULT applies, until a reload finds the file again. Returns the dropped
+/// files.
+pub fn prepare_vrrp_track_files(config: &mut Config, starting: bool) -> Vec<(String, Dropped)> {
+    let tracked: BTreeSet<String> = config
+        .instances
+        .iter()
+        .flat_map(|i| &i.track_files)
+        .chain(config.sync_groups.iter().flat_map(|g| &g.track_files))
+        .map(|t| t.name.clone())
+        .collect();
+    let mut dropped = Vec::new();
+    for def in config
+        .track_files
+        .iter_mut()
+        .filter(|d| tracked.contains(&d.name))
+    {
+        init_track_file(def, starting);
+        match resolve_track_path(&def.file) {
+            Ok(real) => def.file = real,
+            Err(why) => {
+                tracing::error!("{}", why.line(&def.name));
+                dropped.push((def.name.clone(), why));
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        let gone = |t: &TrackedFile| dropped.iter().any(|(n, _)| *n == t.name);
+        for i in &mut config.instances {
+            i.track_files.retain(|t| !gone(t));
+        }
+        for g in &mut config.sync_groups {
+            g.track_files.retain(|t| !gone(t));
+        }
+    }
+    dropped
 }
 
 /// A track file's reading as keepalived's `process_track_file` takes it, for the VRRP
@@ -178,6 +288,8 @@ pub fn file_state(value: i64, weight: i16) -> TrackerState {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::FileTypeExt;
+
     use super::*;
 
     #[test]
@@ -292,6 +404,124 @@ mod tests {
             refused_line(4_294_967_296, Path::new("/run/prio")),
             "Invalid number 4294967296 read from /run/prio - ignoring"
         );
+    }
+
+    fn config(dir: &Path, file: &Path, init: &str) -> Config {
+        let text = format!(
+            "vrrp_track_file tf {{\n    file {}\n    weight 10\n    {init}\n}}
+vrrp_track_file gone {{\n    file {}/no-such-dir/v\n}}
+vrrp_track_file untracked {{\n    file {}/no-such-dir/u\n}}
+vrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    track_file {{\n        gone\n    }}\n}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface lo
+    virtual_router_id 51
+    priority 100
+    track_file {{\n        tf\n        gone\n    }}
+    virtual_ipaddress {{\n        192.0.2.1\n    }}
+}}
+",
+            file.display(),
+            dir.display(),
+            dir.display()
+        );
+        crate::config::load_str("t.conf", &text).unwrap().config
+    }
+
+    #[test]
+    fn init_file_overwrites_at_start_only_and_recreates_on_reload() {
+        let dir = Scratch::new("track-init");
+        let f = dir.0.join("v");
+        let mut cfg = config(&dir.0, &f, "init_file 5 overwrite");
+        std::fs::write(&f, "9\n").unwrap();
+        prepare_vrrp_track_files(&mut cfg.clone(), true);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "5\n",
+            "start: overwritten"
+        );
+        std::fs::write(&f, "7\n").unwrap();
+        prepare_vrrp_track_files(&mut cfg, false);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "7\n", "reload: kept");
+        std::fs::remove_file(&f).unwrap();
+        prepare_vrrp_track_files(&mut cfg, false);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "5\n",
+            "reload: re-created"
+        );
+
+        // Without overwrite an existing file is never touched.
+        let mut cfg = config(&dir.0, &f, "init_file 6");
+        std::fs::write(&f, "7\n").unwrap();
+        prepare_vrrp_track_files(&mut cfg, true);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "7\n");
+    }
+
+    #[test]
+    fn overwrite_leaves_a_fifo_alone() {
+        let dir = Scratch::new("track-init-fifo");
+        let f = dir.0.join("fifo");
+        let c = std::ffi::CString::new(f.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut cfg = config(&dir.0, &f, "init_file 5 overwrite");
+        // Would block forever opening the FIFO for writing.
+        prepare_vrrp_track_files(&mut cfg, true);
+        assert!(std::fs::metadata(&f).unwrap().file_type().is_fifo());
+    }
+
+    #[test]
+    fn paths_resolve_as_keepalived_resolves_them() {
+        let dir = Scratch::new("track-resolve");
+        let real = std::fs::canonicalize(&dir.0).unwrap();
+        let f = dir.0.join("v");
+        assert_eq!(resolve_track_path(&f), Ok(real.join("v")), "missing file");
+        std::fs::write(&f, "1").unwrap();
+        std::os::unix::fs::symlink(&f, dir.0.join("link")).unwrap();
+        assert_eq!(resolve_track_path(&dir.0.join("link")), Ok(real.join("v")));
+        assert_eq!(
+            resolve_track_path(&dir.0.join("sub/../v")),
+            Err(Dropped::NoDirectory),
+            "realpath fails on the missing sub, then on its directory"
+        );
+        assert_eq!(
+            resolve_track_path(&dir.0.join("no-such-dir/v")),
+            Err(Dropped::NoDirectory)
+        );
+        assert_eq!(
+            resolve_track_path(&dir.0.join("v/w")),
+            Err(Dropped::NotAccessible),
+            "ENOTDIR"
+        );
+        assert_eq!(
+            Dropped::NoDirectory.line("tf"),
+            "Track file directory for tf does not exist - removing"
+        );
+        assert_eq!(
+            Dropped::NotAccessible.line("tf"),
+            "track file tf is not accessible - ignoring"
+        );
+    }
+
+    #[test]
+    fn a_file_without_its_directory_is_no_longer_tracked() {
+        let dir = Scratch::new("track-drop");
+        let f = dir.0.join("v");
+        let mut cfg = config(&dir.0, &f, "");
+        let dropped = prepare_vrrp_track_files(&mut cfg, true);
+        assert_eq!(dropped, [("gone".to_string(), Dropped::NoDirectory)]);
+        let names = |v: &[TrackedFile]| v.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&cfg.instances[0].track_files), ["tf"]);
+        assert!(cfg.sync_groups[0].track_files.is_empty());
+        let tf = cfg.track_files.iter().find(|d| d.name == "tf").unwrap();
+        assert_eq!(
+            tf.file,
+            std::fs::canonicalize(&dir.0).unwrap().join("v"),
+            "the resolved path"
+        );
+        // keepalived forgets an untracked file without a word: not reported.
+        assert_eq!(cfg.track_files.len(), 3);
     }
 
     #[test]

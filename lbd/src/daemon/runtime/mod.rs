@@ -249,6 +249,7 @@ impl Runtime {
 
     /// Runs until SIGTERM/SIGINT; returns after the orderly stop.
     pub fn run(&mut self) -> io::Result<()> {
+        self.prepare_track_files(true);
         self.replan(Instant::now());
         self.ops_ready();
         let mut events = Events::with_capacity(256);

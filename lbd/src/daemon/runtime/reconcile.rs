@@ -86,6 +86,7 @@ impl Runtime {
                     .history
                     .retain(|n| instances.iter().any(|i| i.name == n));
                 self.failed.clear();
+                self.prepare_track_files(false);
                 self.replan(now);
                 tracing::info!("Reload finished");
                 Reloaded::Full

@@ -242,7 +242,6 @@ impl Runtime {
                     }
                 }
                 Definition::File(def) => {
-                    tracking::init_track_file(&def, true);
                     let next = now + tracking::TRACK_FILE_POLL;
                     self.timers.set(TimerKey::File(*id), Some(next));
                     // keepalived's first reading: a refused number leaves the value at 0.
@@ -265,6 +264,16 @@ impl Runtime {
             self.forget_tracker(prev);
         }
         created
+    }
+
+    /// After each configuration load (`starting`: the first), before planning: the track
+    /// files VRRP instances track are initialised and resolved, and those keepalived would
+    /// drop are no longer tracked ([`tracking::prepare_vrrp_track_files`]). Only here, not on
+    /// every replan: keepalived does this once per configuration read.
+    pub(super) fn prepare_track_files(&mut self, starting: bool) {
+        if self.vs.vrrp_enabled() {
+            tracking::prepare_vrrp_track_files(&mut self.config, starting);
+        }
     }
 
     fn definition(&self, key: &TrackKey) -> Option<Definition> {

@@ -17,7 +17,7 @@ use healthcheck::mio::{Interest, Registry, Token};
 use super::VirtualServers;
 use crate::config::{CheckerKind, Config, FileWeight};
 use crate::daemon::sys::inotify::{DirEvent, Inotify};
-use crate::daemon::tracking;
+use crate::daemon::tracking::{self, FileChange, FileValue};
 use crate::lvs::file_check::{self, Verdict};
 use crate::lvs::{CheckerRef, Lvs, Update};
 use crate::ops::Metrics;
@@ -34,7 +34,8 @@ struct Watched {
     path: PathBuf,
     /// The directory watch and the file's name in it; `None`: polled.
     watch: Option<(i32, OsString)>,
-    value: i64,
+    /// The value, and the refused number last logged (see [`Source`]).
+    value: FileValue,
     bindings: Vec<(CheckerRef, FileWeight)>,
 }
 
@@ -83,7 +84,7 @@ impl FileChecks {
                 name: def.name.clone(),
                 path: def.file.clone(),
                 watch: None,
-                value: 0,
+                value: FileValue::default(),
                 bindings: vec![(r, weight)],
             });
         }
@@ -97,8 +98,9 @@ impl FileChecks {
         };
         fc.watch();
         for w in &mut fc.files {
-            if let Some(v) = read(&w.path) {
-                w.value = v;
+            // keepalived's first reading: a refused number leaves the value at 0.
+            if let FileChange::Refused(n) = w.value.apply(tracking::read_track_file(&w.path)) {
+                tracing::info!("{}", tracking::refused_line(n, &w.path));
             }
         }
         if fc.files.iter().any(|w| w.watch.is_none()) {
@@ -167,7 +169,7 @@ impl FileChecks {
         self.files.iter().flat_map(|w| {
             w.bindings
                 .iter()
-                .map(|(r, weight)| (*r, file_check::verdict(w.value, *weight)))
+                .map(|(r, weight)| (*r, file_check::verdict(w.value.value(), *weight)))
         })
     }
 
@@ -185,9 +187,8 @@ impl FileChecks {
         self.next_poll = Some(now + POLL);
         for i in 0..self.files.len() {
             if self.files[i].watch.is_none() {
-                if let Some(v) = read(&self.files[i].path) {
-                    self.set(i, v, lvs, &mut updates);
-                }
+                let reading = tracking::read_track_file(&self.files[i].path);
+                self.take(i, reading, Source::Poll, lvs, &mut updates);
             }
         }
         updates
@@ -207,14 +208,13 @@ impl FileChecks {
             match ev {
                 DirEvent::Written { wd, name } => {
                     for i in self.named(wd, &name) {
-                        if let Some(v) = read(&self.files[i].path) {
-                            self.set(i, v, lvs, &mut updates);
-                        }
+                        let reading = tracking::read_track_file(&self.files[i].path);
+                        self.take(i, reading, Source::Event, lvs, &mut updates);
                     }
                 }
                 DirEvent::Gone { wd, name } => {
                     for i in self.named(wd, &name) {
-                        self.set(i, 0, lvs, &mut updates);
+                        self.take(i, Reading::Value(0), Source::Event, lvs, &mut updates);
                     }
                 }
                 DirEvent::Unwatched { wd } => {
@@ -232,9 +232,8 @@ impl FileChecks {
                 }
                 DirEvent::Overflow => {
                     for i in 0..self.files.len() {
-                        if let Some(v) = read(&self.files[i].path) {
-                            self.set(i, v, lvs, &mut updates);
-                        }
+                        let reading = tracking::read_track_file(&self.files[i].path);
+                        self.take(i, reading, Source::Event, lvs, &mut updates);
                     }
                 }
             }
@@ -254,18 +253,25 @@ impl FileChecks {
             .collect()
     }
 
-    /// File `i` now reads `value`: every FILE_CHECK reading it is told, if it changed.
-    fn set(&mut self, i: usize, value: i64, lvs: &mut Lvs, updates: &mut Vec<Update>) {
+    /// File `i` was read (or is gone: 0): a refused number is logged (see [`Source`]) and
+    /// keeps the value; a changed value goes to every FILE_CHECK reading the file.
+    fn take(
+        &mut self,
+        i: usize,
+        reading: Reading,
+        source: Source,
+        lvs: &mut Lvs,
+        updates: &mut Vec<Update>,
+    ) {
         let w = &mut self.files[i];
-        if w.value == value {
-            return;
+        let change = w.value.apply(reading);
+        if let Some(n) = refusal_to_log(change, reading, source) {
+            tracing::info!("{}", tracking::refused_line(n, &w.path));
         }
-        tracing::info!(
-            "Track file {} changed value from {} to {value}",
-            w.name,
-            w.value
-        );
-        w.value = value;
+        let FileChange::Changed { from, to: value } = change else {
+            return;
+        };
+        tracing::info!("Track file {} changed value from {from} to {value}", w.name);
         for (r, weight) in &w.bindings {
             match lvs.file_check(*r, file_check::verdict(value, *weight)) {
                 Ok(u) => updates.push(u),
@@ -278,14 +284,15 @@ impl FileChecks {
     /// Queues the `lbd status` line of every real server reading file `i`.
     fn describe(&mut self, i: usize) {
         let w = &self.files[i];
+        let value = w.value.value();
         for (r, weight) in &w.bindings {
-            let text = match file_check::verdict(w.value, *weight) {
+            let text = match file_check::verdict(value, *weight) {
                 Verdict::Fault => {
-                    format!("FILE_CHECK down: track file {} reads {}", w.name, w.value)
+                    format!("FILE_CHECK down: track file {} reads {value}", w.name)
                 }
                 Verdict::Weight(o) => format!(
-                    "FILE_CHECK up: track file {} reads {}, weight {o:+}",
-                    w.name, w.value
+                    "FILE_CHECK up: track file {} reads {value}, weight {o:+}",
+                    w.name
                 ),
             };
             self.texts.push(((r.vs, r.rs), text));
@@ -325,16 +332,24 @@ fn resolve(path: &Path) -> Option<(PathBuf, OsString)> {
     dir.is_dir().then_some((dir, file))
 }
 
-/// The file's value ([`tracking::read_track_file`], the VRRP side's reading too), or `None`
-/// (keep the last value) when keepalived would refuse the number; that is logged on every
-/// read, as keepalived logs it on every write.
-fn read(path: &Path) -> Option<i64> {
-    match tracking::read_track_file(path) {
-        Reading::Value(v) => Some(v),
-        Reading::Invalid(n) => {
-            tracing::info!("{}", tracking::refused_line(n, path));
-            None
-        }
+/// What made a file be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// An inotify event: the file was written (or moved in, or is gone). keepalived reads it
+    /// on each such event and logs a refused number each time.
+    Event,
+    /// The fallback poll of a file without a watch: the same content is read again every
+    /// [`POLL`], so a refused number is logged once until the file reads something else, as
+    /// the VRRP side does ([`tracking::FileValue`]).
+    Poll,
+}
+
+/// The refused number to log for `reading`, which made `change`.
+fn refusal_to_log(change: FileChange, reading: Reading, source: Source) -> Option<i64> {
+    match (change, reading, source) {
+        (FileChange::Refused(n), _, _) => Some(n),
+        (FileChange::Same, Reading::Invalid(n), Source::Event) => Some(n),
+        _ => None,
     }
 }
 
@@ -386,17 +401,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_missing_or_empty_file_reads_zero_and_a_bad_number_nothing() {
+    fn directories_resolve_as_keepalived_resolves_them() {
         let dir = std::env::temp_dir().join(format!("lbd-fcheck-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("v");
-        assert_eq!(read(&f), Some(0));
-        std::fs::write(&f, "").unwrap();
-        assert_eq!(read(&f), Some(0));
-        std::fs::write(&f, " 0x20 \n").unwrap();
-        assert_eq!(read(&f), Some(32));
-        std::fs::write(&f, "4294967296\n").unwrap();
-        assert_eq!(read(&f), None);
+        std::fs::write(&f, "1\n").unwrap();
         assert_eq!(
             resolve(&f),
             Some((std::fs::canonicalize(&dir).unwrap(), "v".into()))
@@ -408,5 +417,30 @@ mod tests {
         );
         assert_eq!(resolve(&dir.join("no-such-dir/v")), None);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The readings of one file, and how many refused numbers each source logs.
+    fn logged(source: Source, readings: &[Reading]) -> Vec<i64> {
+        let mut value = FileValue::default();
+        readings
+            .iter()
+            .filter_map(|&r| refusal_to_log(value.apply(r), r, source))
+            .collect()
+    }
+
+    #[test]
+    fn a_polled_file_logs_a_refused_number_once_an_event_each_time() {
+        let bad = Reading::Invalid(99_999_999_999);
+        let readings = [bad, bad, bad, Reading::Value(3), bad, bad];
+        assert_eq!(
+            logged(Source::Poll, &readings),
+            [99_999_999_999, 99_999_999_999],
+            "once, and again after a good reading"
+        );
+        assert_eq!(
+            logged(Source::Event, &readings),
+            [99_999_999_999; 5],
+            "every write, as keepalived"
+        );
     }
 }
