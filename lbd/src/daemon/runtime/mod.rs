@@ -157,6 +157,9 @@ pub struct Runtime {
     /// What `config` was read from, for a reload that re-reads only what changed; `None`:
     /// every reload is a full one.
     source: Option<crate::config::Source>,
+    /// The last load dropped a track file (its directory is missing): `config` no longer
+    /// says who tracks it, so the next reload cannot be an in-place one.
+    track_files_dropped: bool,
     ids: TrackerIds,
     links: HashMap<u32, LinkState>,
     units: Vec<Option<Unit>>,
@@ -221,6 +224,7 @@ impl Runtime {
             config_path,
             config,
             source,
+            track_files_dropped: false,
             ids: TrackerIds::default(),
             links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
             units: Vec::new(),

@@ -34,7 +34,7 @@ impl Runtime {
             self.config_path.display()
         );
         let started = Instant::now();
-        if let Some(source) = self.source.as_mut() {
+        if let Some(source) = self.source.as_mut().filter(|_| !self.track_files_dropped) {
             match crate::config::reload_incremental(source, &mut self.config) {
                 Outcome::Unchanged => {
                     tracing::info!(
@@ -53,9 +53,6 @@ impl Runtime {
                         virtual_servers.len()
                     );
                     for w in &warnings {
-                        tracing::warn!("{w}");
-                    }
-                    for w in crate::daemon::default_script_user(&mut self.config) {
                         tracing::warn!("{w}");
                     }
                     return self.reloaded_in_place(Reloaded::VirtualServers(virtual_servers), now);
@@ -103,11 +100,17 @@ impl Runtime {
         }
     }
 
-    /// The end of a reload that changed no VRRP instance: the instances that could not start
-    /// are tried again, as a full reload would.
+    /// The end of a reload that changed no VRRP instance: track files are initialised, and
+    /// the instances that could not start are tried again, as after a full reload.
     fn reloaded_in_place(&mut self, how: Reloaded, now: Instant) -> Reloaded {
         self.reloads += 1;
-        if !self.failed.is_empty() {
+        // As after a full load: the default script user is looked up again.
+        for w in crate::daemon::default_script_user(&mut self.config) {
+            tracing::warn!("{w}");
+        }
+        // keepalived initialises its track files at every read of the configuration.
+        self.prepare_track_files(false);
+        if !self.failed.is_empty() || self.track_files_dropped {
             self.failed.clear();
             self.replan(now);
         }
