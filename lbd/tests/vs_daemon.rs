@@ -252,6 +252,50 @@ fn health_checks_drive_the_table_and_reload_changes_one_weight() {
     assert_eq!(sent.len(), 1, "{after}");
     assert!(sent[0].contains("IPVS: 1 request(s): [SetDest"), "{after}");
     assert_eq!(connections(), 1);
+    // Only that block was read again: the rest of the model was kept.
+    assert!(
+        after.contains("Reload: configuration read in") && after.contains("(1 virtual server(s) re-read"),
+        "{after}"
+    );
+
+    // The same file again: nothing read, nothing sent.
+    d.signal("-HUP");
+    let log = wait_log(&d, 2, "Reload finished");
+    let second = log.split("Reloading configuration").nth(2).unwrap_or("");
+    assert!(second.contains("Reload: configuration unchanged"), "{second}");
+    assert!(!second.contains("request(s)"), "{second}");
+
+    // A change outside the virtual servers: read whole, and the table still needs nothing.
+    fs::write(
+        s.path("lbd.conf"),
+        format!("global_defs {{\n router_id lbd-test\n}}\n{}", config(3)),
+    )
+    .unwrap();
+    d.signal("-HUP");
+    let log = wait_log(&d, 3, "Reload of the virtual servers");
+    let third = log.split("Reloading configuration").nth(3).unwrap_or("");
+    assert!(!third.contains("re-read"), "{third}");
+    assert!(!third.contains("request(s)"), "{third}");
+    assert!(third.contains("IPVS requests: 0"), "{third}");
+    assert_eq!(dests(), both(3));
+    assert_eq!(connections(), 1);
+}
+
+/// The log once it shows `line` after the `nth` (from 1) "Reloading configuration".
+fn wait_log(d: &Daemon, nth: usize, line: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = d.log();
+        if log
+            .split("Reloading configuration")
+            .nth(nth)
+            .is_some_and(|part| part.contains(line))
+        {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "no {line:?} after reload {nth}:\n{log}");
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Polls `ipvsadm -Ln` in a thread (in this test's namespace) and counts the polls where one

@@ -37,7 +37,8 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
     logging::init(sink, args.log_detail);
     tracing::info!("Starting lbd {} (VRRP)", env!("CARGO_PKG_VERSION"));
     raise_nofile_limit();
-    let mut loaded = match crate::config::load(&args.config) {
+    let options = crate::config::LoadOptions::default();
+    let (mut loaded, source) = match crate::config::load_tracked(&args.config, &options) {
         Ok(l) => l,
         Err(e) => {
             if let crate::config::ConfigError::Invalid { diagnostics } = &e {
@@ -94,7 +95,7 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         metrics: args.metrics,
         status_socket: args.status_socket.clone(),
     };
-    let result = runtime::Runtime::new(args.config.clone(), loaded.config).and_then(|mut rt| {
+    let result = runtime::Runtime::new(args.config.clone(), loaded.config, Some(source)).and_then(|mut rt| {
         rt.open_ops(&ops).map_err(std::io::Error::other)?;
         if args.dont_release_vrrp {
             rt.keep_vrrp_on_stop();

@@ -154,6 +154,12 @@ pub struct Runtime {
     announcer: Option<Announcer>,
     config_path: PathBuf,
     config: Config,
+    /// What `config` was read from, for a reload that re-reads only what changed; `None`:
+    /// every reload is a full one.
+    source: Option<crate::config::Source>,
+    /// The last load dropped a track file (its directory is missing): `config` no longer
+    /// says who tracks it, so the next reload cannot be an in-place one.
+    track_files_dropped: bool,
     ids: TrackerIds,
     links: HashMap<u32, LinkState>,
     units: Vec<Option<Unit>>,
@@ -187,7 +193,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(config_path: PathBuf, config: Config) -> io::Result<Self> {
+    pub fn new(
+        config_path: PathBuf,
+        config: Config,
+        source: Option<crate::config::Source>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut signals = SignalSource::new()?;
         signals.register(poll.registry(), SIGNALS)?;
@@ -213,6 +223,8 @@ impl Runtime {
             announcer,
             config_path,
             config,
+            source,
+            track_files_dropped: false,
             ids: TrackerIds::default(),
             links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
             units: Vec::new(),
@@ -273,10 +285,8 @@ impl Runtime {
                     _ => {}
                 }
             }
-            self.run_timers(now);
-            // Handling the batch (IPVS edits, script starts) can take long: checks started now
-            // count their connect_timeout from a fresh clock, not from before the batch.
-            self.vs_timers(Instant::now());
+            // Signals before the timers: a reload or a stop does not wait behind the checks
+            // that came due (hundreds per loop with tens of thousands of checkers).
             for req in requests.drain(..) {
                 match req {
                     Request::Stop => {
@@ -287,13 +297,17 @@ impl Runtime {
                     }
                     Request::Reload => {
                         self.ops.reloading();
-                        self.reload(now);
-                        self.vs_reload(now);
+                        let reloaded = self.reload(now);
+                        self.vs_reload(&reloaded, now);
                         self.ops_ready();
                     }
                     Request::Dump => self.dump(),
                 }
             }
+            self.run_timers(now);
+            // Handling the batch (IPVS edits, script starts) can take long: checks started now
+            // count their connect_timeout from a fresh clock, not from before the batch.
+            self.vs_timers(Instant::now());
             if self.replan_wanted {
                 self.replan(now);
             }

@@ -4,19 +4,70 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::config::Outcome;
+
+/// What a reload changed, for the virtual servers to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Reloaded {
+    /// The configuration had errors: the running one stays.
+    Failed,
+    /// No file changed.
+    Unchanged,
+    /// Only these `config.virtual_servers` entries changed (in place, same keys).
+    VirtualServers(Vec<usize>),
+    /// Read whole: anything may have changed.
+    Full,
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
 
 impl Runtime {
-    pub(super) fn reload(&mut self, now: Instant) {
+    /// SIGHUP: re-reads the configuration. When only `virtual_server` blocks changed (or
+    /// nothing did), just those are re-read into the running model
+    /// ([`crate::config::reload_incremental`]); otherwise the whole file is loaded again. A
+    /// configuration with errors changes nothing.
+    pub(super) fn reload(&mut self, now: Instant) -> Reloaded {
         tracing::info!(
             "Reloading configuration from {}",
             self.config_path.display()
         );
         let started = Instant::now();
-        match crate::config::load(&self.config_path) {
-            Ok(mut loaded) => {
+        if let Some(source) = self.source.as_mut().filter(|_| !self.track_files_dropped) {
+            match crate::config::reload_incremental(source, &mut self.config) {
+                Outcome::Unchanged => {
+                    tracing::info!(
+                        "Reload: configuration unchanged (checked in {:.1} ms)",
+                        ms_since(started)
+                    );
+                    return self.reloaded_in_place(Reloaded::Unchanged, now);
+                }
+                Outcome::Patched {
+                    virtual_servers,
+                    warnings,
+                } => {
+                    tracing::info!(
+                        "Reload: configuration read in {:.1} ms ({} virtual server(s) re-read, the rest unchanged)",
+                        ms_since(started),
+                        virtual_servers.len()
+                    );
+                    for w in &warnings {
+                        tracing::warn!("{w}");
+                    }
+                    return self.reloaded_in_place(Reloaded::VirtualServers(virtual_servers), now);
+                }
+                Outcome::Full { reason } => {
+                    tracing::debug!("Reload: reading the whole configuration: {reason}");
+                }
+            }
+        }
+        let options = crate::config::LoadOptions::default();
+        match crate::config::load_tracked(&self.config_path, &options) {
+            Ok((mut loaded, source)) => {
                 tracing::info!(
                     "Reload: configuration read in {:.1} ms",
-                    started.elapsed().as_secs_f64() * 1000.0
+                    ms_since(started)
                 );
                 for w in &loaded.warnings {
                     tracing::warn!("{w}");
@@ -25,6 +76,7 @@ impl Runtime {
                     tracing::warn!("{w}");
                 }
                 self.config = loaded.config;
+                self.source = Some(source);
                 self.reloads += 1;
                 let instances = &self.config.instances;
                 self.ops
@@ -34,6 +86,7 @@ impl Runtime {
                 self.prepare_track_files(false);
                 self.replan(now);
                 tracing::info!("Reload finished");
+                Reloaded::Full
             }
             Err(e) => {
                 if let crate::config::ConfigError::Invalid { diagnostics } = &e {
@@ -42,8 +95,27 @@ impl Runtime {
                     }
                 }
                 tracing::error!("Reload failed ({e}); keeping the running configuration");
+                Reloaded::Failed
             }
         }
+    }
+
+    /// The end of a reload that changed no VRRP instance: track files are initialised, and
+    /// the instances that could not start are tried again, as after a full reload.
+    fn reloaded_in_place(&mut self, how: Reloaded, now: Instant) -> Reloaded {
+        self.reloads += 1;
+        // As after a full load: the default script user is looked up again.
+        for w in crate::daemon::default_script_user(&mut self.config) {
+            tracing::warn!("{w}");
+        }
+        // keepalived initialises its track files at every read of the configuration.
+        self.prepare_track_files(false);
+        if !self.failed.is_empty() || self.track_files_dropped {
+            self.failed.clear();
+            self.replan(now);
+        }
+        tracing::info!("Reload finished");
+        how
     }
 
     /// Plans from the current configuration and kernel state, and applies the difference.

@@ -269,11 +269,12 @@ impl Runtime {
     /// After each configuration load (`starting`: the first), before planning: the track
     /// files VRRP instances track are initialised and resolved, and those keepalived would
     /// drop are no longer tracked ([`tracking::prepare_vrrp_track_files`]). Only here, not on
-    /// every replan: keepalived does this once per configuration read.
+    /// every replan: keepalived does this once per configuration read. A dropped file is
+    /// gone from the running model, so the next reload reads the whole configuration to
+    /// find it again.
     pub(super) fn prepare_track_files(&mut self, starting: bool) {
-        if self.vs.vrrp_enabled() {
-            tracking::prepare_vrrp_track_files(&mut self.config, starting);
-        }
+        self.track_files_dropped = self.vs.vrrp_enabled()
+            && !tracking::prepare_vrrp_track_files(&mut self.config, starting).is_empty();
     }
 
     fn definition(&self, key: &TrackKey) -> Option<Definition> {

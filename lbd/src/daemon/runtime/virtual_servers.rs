@@ -2,6 +2,7 @@
 //! notify and quorum scripts go through the loop's script runner like VRRP's.
 
 use super::*;
+use super::reconcile::Reloaded;
 use crate::daemon::virtual_servers::{VirtualServers, VsError};
 
 /// First token of the health checkers: far above the scripts', which count up from
@@ -100,21 +101,33 @@ impl Runtime {
     }
 
     /// After the configuration was (re)loaded into `self.config`: carries the virtual servers
-    /// over; starts them if the previous configuration had none.
-    pub(super) fn vs_reload(&mut self, now: Instant) {
+    /// over (only those that changed, when that is all the reload changed); starts them if
+    /// the previous configuration had none.
+    pub(super) fn vs_reload(&mut self, reloaded: &Reloaded, now: Instant) {
         let mut scripts = Vec::new();
-        match self.vs.running.as_mut() {
-            Some(vs) => {
+        match (self.vs.running.as_mut(), reloaded) {
+            (Some(_), Reloaded::Unchanged) => {}
+            (Some(vs), Reloaded::VirtualServers(changed)) => {
+                if changed.is_empty() {
+                    return;
+                }
+                if let Err(e) =
+                    vs.reload_changed(&self.config, changed, now, &mut scripts, &mut self.ops.metrics)
+                {
+                    tracing::error!("{e}; keeping the running virtual servers");
+                }
+            }
+            (Some(vs), Reloaded::Full | Reloaded::Failed) => {
                 if let Err(e) = vs.reload(&self.config, now, &mut scripts, &mut self.ops.metrics) {
                     tracing::error!("{e}; keeping the running virtual servers");
                 }
             }
-            None if self.vs.vs_enabled => {
+            (None, _) if self.vs.vs_enabled => {
                 if let Err(e) = self.open_virtual_servers(self.vs.remove_on_stop) {
                     tracing::error!("{e}");
                 }
             }
-            None => {}
+            (None, _) => {}
         }
         self.run_vs_scripts(scripts);
     }
