@@ -317,24 +317,142 @@ pub fn reload_incremental(source: &mut Source, config: &mut Config) -> Outcome {
     }
     let mut changed = None;
     for (i, f) in source.files.iter().enumerate() {
-        let bytes = match std::fs::read(&f.path) {
-            Ok(b) => b,
+        match Change::read(&f.path, &f.bytes) {
+            Ok(None) => {}
+            Ok(Some(_)) if changed.is_some() => return full("more than one file changed"),
+            Ok(Some(c)) => changed = Some((i, c)),
             Err(e) => return full(format!("cannot read {}: {e}", f.path.display())),
-        };
-        if bytes != f.bytes {
-            if changed.is_some() {
-                return full("more than one file changed");
-            }
-            changed = Some((i, bytes));
         }
     }
-    let Some((file, new)) = changed else {
+    let Some((file, change)) = changed else {
         return Outcome::Unchanged;
     };
-    match plan(source, config, file, &new) {
-        Ok(patch) => patch.apply(source, config, file, new),
+    match plan(source, config, file, &change) {
+        Ok(patch) => patch.apply(source, config, file, change),
         Err(reason) => full(reason),
     }
+}
+
+/// How a file differs from the bytes last read: `old[..prefix]` and the last `suffix` bytes
+/// are still there, `middle` is what is now between them.
+///
+/// The file is compared as it is read, through one small buffer, rather than read whole
+/// into a new one: a new 4 MB buffer costs a page fault per page, more than the
+/// comparison itself, and the edit is usually a few bytes.
+struct Change {
+    prefix: usize,
+    suffix: usize,
+    middle: Vec<u8>,
+    new_len: usize,
+}
+
+/// The reads that compare a file: large enough to make few system calls, small enough to
+/// stay in the cache.
+const COMPARE_CHUNK: usize = 64 * 1024;
+
+impl Change {
+    /// `None` when `path` holds exactly `old`. A file that changes size while it is read
+    /// is an error (the caller then reads everything again).
+    fn read(path: &Path, old: &[u8]) -> std::io::Result<Option<Change>> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path)?;
+        let size = |f: &std::fs::File| -> std::io::Result<usize> {
+            usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)
+        };
+        let new_len = size(&file)?;
+        let mut buf = vec![0u8; COMPARE_CHUNK];
+        let n = old.len().min(new_len);
+        let mut prefix = 0;
+        while prefix < n {
+            let want = COMPARE_CHUNK.min(n - prefix);
+            file.read_exact_at(&mut buf[..want], prefix as u64)?;
+            let same = common_prefix(&buf[..want], &old[prefix..prefix + want]);
+            prefix += same;
+            if same < want {
+                break;
+            }
+        }
+        if prefix == n && old.len() == new_len {
+            return Ok(None);
+        }
+        let room = n - prefix;
+        let mut suffix = 0;
+        while suffix < room {
+            let want = COMPARE_CHUNK.min(room - suffix);
+            file.read_exact_at(&mut buf[..want], (new_len - suffix - want) as u64)?;
+            let o = &old[old.len() - suffix - want..old.len() - suffix];
+            let same = common_suffix(&buf[..want], o);
+            suffix += same;
+            if same < want {
+                break;
+            }
+        }
+        let mut middle = vec![0u8; new_len - prefix - suffix];
+        file.read_exact_at(&mut middle, prefix as u64)?;
+        if size(&file)? != new_len {
+            return Err(std::io::Error::other("the file changed while it was read"));
+        }
+        Ok(Some(Change {
+            prefix,
+            suffix,
+            middle,
+            new_len,
+        }))
+    }
+
+    /// The new file's bytes `range` (within it), from the old bytes and `middle`.
+    fn new_bytes(&self, old: &[u8], range: Range<usize>) -> Vec<u8> {
+        let middle_end = self.prefix + self.middle.len();
+        let mut out = Vec::with_capacity(range.len());
+        if range.start < self.prefix {
+            out.extend_from_slice(&old[range.start..self.prefix.min(range.end)]);
+        }
+        let (a, b) = (range.start.max(self.prefix), range.end.min(middle_end));
+        if a < b {
+            out.extend_from_slice(&self.middle[a - self.prefix..b - self.prefix]);
+        }
+        if range.end > middle_end {
+            // Bytes after the middle are the old suffix, shifted by the change in length.
+            let shift = old.len() as isize - self.new_len as isize;
+            let from = range.start.max(middle_end).saturating_add_signed(shift);
+            let to = range.end.saturating_add_signed(shift);
+            out.extend_from_slice(&old[from..to]);
+        }
+        out
+    }
+}
+
+/// How many leading bytes `a` and `b` share: memcmp over blocks, bytes only in the block
+/// that differs.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut p = 0;
+    while p + BLOCK <= n && a[p..p + BLOCK] == b[p..p + BLOCK] {
+        p += BLOCK;
+    }
+    p + a[p..n]
+        .iter()
+        .zip(&b[p..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many trailing bytes `a` and `b` share.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let (ea, eb) = (a.len(), b.len());
+    let mut s = 0;
+    while s + BLOCK <= n && a[ea - s - BLOCK..ea - s] == b[eb - s - BLOCK..eb - s] {
+        s += BLOCK;
+    }
+    s + a[..ea - s]
+        .iter()
+        .rev()
+        .zip(b[..eb - s].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// A checked change, applied only once nothing can fail any more.
@@ -461,7 +579,7 @@ fn reread(
 }
 
 /// Decides whether the change of `file` to `new` can be patched, and how.
-fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Patch, String> {
+fn plan(source: &Source, config: &Config, file: usize, change: &Change) -> Result<Patch, String> {
     let f = &source.files[file];
     if f.shared_lines {
         return Err(format!(
@@ -470,7 +588,7 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
         ));
     }
     let old = &f.bytes[..];
-    let (prefix, suffix) = common_affixes(old, new);
+    let (prefix, suffix) = (change.prefix, change.suffix);
     let region = locate(source, file, prefix, old.len() - suffix);
     let targets: Vec<&Statement> = region
         .targets
@@ -485,13 +603,16 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
             return Err(format!("the change is in a {} statement", s.keyword));
         }
     }
-    let delta = new.len() as isize - old.len() as isize;
+    let delta = change.new_len as isize - old.len() as isize;
     let old_text = &old[region.start..region.end];
     let new_end = region.end.checked_add_signed(delta).ok_or("bad span")?;
-    let new_text = new.get(region.start..new_end).ok_or("bad span")?;
+    if region.start > new_end || new_end > change.new_len {
+        return Err("bad span".into());
+    }
+    let new_text = &change.new_bytes(old, region.start..new_end)[..];
     // The text before `start` is unchanged and ends a line; the new text must end one too
     // (or the file), else what follows on its last line would be left out.
-    if new_end < new.len() && !new_text.ends_with(b"\n") {
+    if new_end < change.new_len && !new_text.ends_with(b"\n") {
         return Err("the change joins a line to the next statement".into());
     }
     if let Some(why) = risky(old_text).or_else(|| risky(new_text)) {
@@ -567,7 +688,13 @@ fn plan(source: &Source, config: &Config, file: usize, new: &[u8]) -> Result<Pat
 }
 
 impl Patch {
-    fn apply(self, source: &mut Source, config: &mut Config, file: usize, new: Vec<u8>) -> Outcome {
+    fn apply(
+        self,
+        source: &mut Source,
+        config: &mut Config,
+        file: usize,
+        change: Change,
+    ) -> Outcome {
         let path = source.files[file].path.clone();
         if self.lines != 0 {
             shift_lines(config, &path, self.after_line, self.lines);
@@ -590,7 +717,9 @@ impl Patch {
             }
             source.statements[at] = placed;
         }
-        source.files[file].bytes = new;
+        let bytes = &mut source.files[file].bytes;
+        let end = bytes.len() - change.suffix;
+        bytes.splice(change.prefix..end, change.middle);
         Outcome::Patched {
             virtual_servers: patched,
             warnings: self.warnings,
@@ -624,35 +753,6 @@ fn risky(text: &[u8]) -> Option<&'static str> {
         .split(|&b| b == b'\n')
         .any(|l| l.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'@'));
     condition.then_some("an '@' condition")
-}
-
-/// The lengths of the longest common prefix of `a` and `b`, and of the longest common
-/// suffix of what remains: memcmp over blocks, bytes only in the block that differs.
-fn common_affixes(a: &[u8], b: &[u8]) -> (usize, usize) {
-    const BLOCK: usize = 4096;
-    let n = a.len().min(b.len());
-    let mut p = 0;
-    while p + BLOCK <= n && a[p..p + BLOCK] == b[p..p + BLOCK] {
-        p += BLOCK;
-    }
-    p += a[p..n]
-        .iter()
-        .zip(&b[p..n])
-        .take_while(|(x, y)| x == y)
-        .count();
-    let room = n - p;
-    let (ea, eb) = (a.len(), b.len());
-    let mut s = 0;
-    while s + BLOCK <= room && a[ea - s - BLOCK..ea - s] == b[eb - s - BLOCK..eb - s] {
-        s += BLOCK;
-    }
-    s += a[ea - room..ea - s]
-        .iter()
-        .rev()
-        .zip(b[eb - room..eb - s].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    (p, s)
 }
 
 /// Moves every [`Location`] of `config` in `file` at or after `from` by `by` lines: the

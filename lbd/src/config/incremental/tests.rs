@@ -790,3 +790,51 @@ fn corpus_virtual_servers_take_the_fast_path() {
     }
     assert!(tried >= 10, "only {tried} virtual servers tried");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The chunked comparison finds the longest common prefix, then the longest common
+    /// suffix of the rest, across chunk and block boundaries, and rebuilds any range of the
+    /// new file from the old bytes and the middle.
+    #[test]
+    fn a_change_is_read_in_chunks_exactly(
+        len in 0usize..300_000,
+        at in 0usize..300_000,
+        cut in 0usize..70_000,
+        insert in proptest::collection::vec(any::<u8>(), 0..70_000),
+        ranges in proptest::collection::vec((0usize..400_000, 0usize..400_000), 4),
+    ) {
+        let old: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let at = at.min(len);
+        let cut = cut.min(len - at);
+        let mut new = old[..at].to_vec();
+        new.extend_from_slice(&insert);
+        new.extend_from_slice(&old[at + cut..]);
+        let dir = Dir::new();
+        std::fs::write(dir.path("f"), &new).unwrap();
+        let change = super::Change::read(&dir.path("f"), &old).unwrap();
+        let Some(change) = change else {
+            prop_assert_eq!(&old, &new);
+            return Ok(());
+        };
+        let n = old.len().min(new.len());
+        let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        prop_assert_eq!(change.prefix, prefix);
+        let suffix = old[prefix..]
+            .iter()
+            .rev()
+            .zip(new[prefix..].iter().rev())
+            .take(n - prefix)
+            .take_while(|(a, b)| a == b)
+            .count();
+        prop_assert_eq!(change.suffix, suffix);
+        prop_assert_eq!(change.new_len, new.len());
+        prop_assert_eq!(&change.new_bytes(&old, 0..new.len()), &new);
+        for (a, b) in ranges {
+            let (a, b) = (a.min(new.len()), b.min(new.len()));
+            let (a, b) = (a.min(b), a.max(b));
+            prop_assert_eq!(&change.new_bytes(&old, a..b), &new[a..b]);
+        }
+    }
+}
