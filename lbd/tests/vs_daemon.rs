@@ -254,7 +254,8 @@ fn health_checks_drive_the_table_and_reload_changes_one_weight() {
     assert_eq!(connections(), 1);
     // Only that block was read again: the rest of the model was kept.
     assert!(
-        after.contains("Reload: configuration read in") && after.contains("(1 virtual server(s) re-read"),
+        after.contains("Reload: configuration read in")
+            && after.contains("(1 virtual server(s) re-read"),
         "{after}"
     );
 
@@ -262,7 +263,10 @@ fn health_checks_drive_the_table_and_reload_changes_one_weight() {
     d.signal("-HUP");
     let log = wait_log(&d, 2, "Reload finished");
     let second = log.split("Reloading configuration").nth(2).unwrap_or("");
-    assert!(second.contains("Reload: configuration unchanged"), "{second}");
+    assert!(
+        second.contains("Reload: configuration unchanged"),
+        "{second}"
+    );
     assert!(!second.contains("request(s)"), "{second}");
 
     // A change outside the virtual servers: read whole, and the table still needs nothing.
@@ -293,7 +297,10 @@ fn wait_log(d: &Daemon, nth: usize, line: &str) -> String {
         {
             return log;
         }
-        assert!(Instant::now() < deadline, "no {line:?} after reload {nth}:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "no {line:?} after reload {nth}:\n{log}"
+        );
         thread::sleep(Duration::from_millis(50));
     }
 }

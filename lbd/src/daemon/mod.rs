@@ -95,20 +95,22 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
         metrics: args.metrics,
         status_socket: args.status_socket.clone(),
     };
-    let result = runtime::Runtime::new(args.config.clone(), loaded.config, Some(source)).and_then(|mut rt| {
-        rt.open_ops(&ops).map_err(std::io::Error::other)?;
-        if args.dont_release_vrrp {
-            rt.keep_vrrp_on_stop();
-        }
-        if args.check_only {
-            rt.disable_vrrp();
-        }
-        if !args.vrrp_only {
-            rt.open_virtual_servers(args.remove_ipvs_on_stop)
-                .map_err(std::io::Error::other)?;
-        }
-        rt.run()
-    });
+    let result = runtime::Runtime::new(args.config.clone(), loaded.config, Some(source)).and_then(
+        |mut rt| {
+            rt.open_ops(&ops).map_err(std::io::Error::other)?;
+            if args.dont_release_vrrp {
+                rt.keep_vrrp_on_stop();
+            }
+            if args.check_only {
+                rt.disable_vrrp();
+            }
+            if !args.vrrp_only {
+                rt.open_virtual_servers(args.remove_ipvs_on_stop)
+                    .map_err(std::io::Error::other)?;
+            }
+            rt.run()
+        },
+    );
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -122,9 +124,24 @@ pub fn main(args: &DaemonArgs) -> ExitCode {
 
 /// keepalived's `keepalived_script` default for scripts that name no user; its warnings.
 pub fn default_script_user(cfg: &mut crate::config::Config) -> Vec<String> {
+    let needs = script_user::Needs::of(cfg);
+    default_script_user_with(cfg, &needs)
+}
+
+/// [`default_script_user`] with the virtual servers' part already known
+/// ([`script_user::Needs`], kept by the runtime across in-place reloads).
+pub fn default_script_user_with(
+    cfg: &mut crate::config::Config,
+    needs: &script_user::Needs,
+) -> Vec<String> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    script_user::apply(cfg, root, |u| sys::Credentials::lookup(u, None).is_ok())
+    script_user::apply_with(
+        cfg,
+        root,
+        |u| sys::Credentials::lookup(u, None).is_ok(),
+        needs,
+    )
 }
 
 /// Every health check in flight holds a socket: 40,000 checkers whose servers time out need

@@ -160,6 +160,8 @@ pub struct Runtime {
     /// The last load dropped a track file (its directory is missing): `config` no longer
     /// says who tracks it, so the next reload cannot be an in-place one.
     track_files_dropped: bool,
+    /// Which virtual servers have scripts without a user, for the default script user.
+    script_needs: crate::daemon::script_user::Needs,
     ids: TrackerIds,
     links: HashMap<u32, LinkState>,
     units: Vec<Option<Unit>>,
@@ -215,6 +217,7 @@ impl Runtime {
         let dump_path = std::env::var_os("LBD_DUMP_FILE")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(sys::dump::DEFAULT_PATH));
+        let script_needs = crate::daemon::script_user::Needs::of(&config);
         Ok(Self {
             poll,
             signals,
@@ -225,6 +228,7 @@ impl Runtime {
             config,
             source,
             track_files_dropped: false,
+            script_needs,
             ids: TrackerIds::default(),
             links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
             units: Vec::new(),

@@ -65,16 +65,15 @@ impl Runtime {
         let options = crate::config::LoadOptions::default();
         match crate::config::load_tracked(&self.config_path, &options) {
             Ok((mut loaded, source)) => {
-                tracing::info!(
-                    "Reload: configuration read in {:.1} ms",
-                    ms_since(started)
-                );
+                tracing::info!("Reload: configuration read in {:.1} ms", ms_since(started));
                 for w in &loaded.warnings {
                     tracing::warn!("{w}");
                 }
-                for w in crate::daemon::default_script_user(&mut loaded.config) {
+                let needs = crate::daemon::script_user::Needs::of(&loaded.config);
+                for w in crate::daemon::default_script_user_with(&mut loaded.config, &needs) {
                     tracing::warn!("{w}");
                 }
+                self.script_needs = needs;
                 self.config = loaded.config;
                 self.source = Some(source);
                 self.reloads += 1;
@@ -105,7 +104,10 @@ impl Runtime {
     fn reloaded_in_place(&mut self, how: Reloaded, now: Instant) -> Reloaded {
         self.reloads += 1;
         // As after a full load: the default script user is looked up again.
-        for w in crate::daemon::default_script_user(&mut self.config) {
+        if let Reloaded::VirtualServers(changed) = &how {
+            self.script_needs.update(&self.config, changed);
+        }
+        for w in crate::daemon::default_script_user_with(&mut self.config, &self.script_needs) {
             tracing::warn!("{w}");
         }
         // keepalived initialises its track files at every read of the configuration.

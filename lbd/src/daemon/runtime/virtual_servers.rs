@@ -1,8 +1,8 @@
 //! The virtual servers on the loop: their tokens, their deadline, reload and stop. Their
 //! notify and quorum scripts go through the loop's script runner like VRRP's.
 
-use super::*;
 use super::reconcile::Reloaded;
+use super::*;
 use crate::daemon::virtual_servers::{VirtualServers, VsError};
 
 /// First token of the health checkers: far above the scripts', which count up from
@@ -111,9 +111,13 @@ impl Runtime {
                 if changed.is_empty() {
                     return;
                 }
-                if let Err(e) =
-                    vs.reload_changed(&self.config, changed, now, &mut scripts, &mut self.ops.metrics)
-                {
+                if let Err(e) = vs.reload_changed(
+                    &self.config,
+                    changed,
+                    now,
+                    &mut scripts,
+                    &mut self.ops.metrics,
+                ) {
                     tracing::error!("{e}; keeping the running virtual servers");
                 }
             }
