@@ -8,8 +8,10 @@ TCP_CHECK), then
   1. cold start: spawn until /proc/net/ip_vs holds the full table (wall, and the daemon's CPU);
   2. memory: VmRSS of the daemon's processes 10 s after the full table;
   3. reload: one weight changed in the file, SIGHUP, until a netlink dump of that service shows
-     the new weight (dumped in a loop, one service only, so polling stays cheap); lbd's own
-     apply time and request count from its /metrics; the table still full afterwards;
+     the new weight (dumped in a loop, one service only, so polling stays cheap); then a
+     second time (2 -> 3), because under TCG the first run of the reload's code includes its
+     translation; lbd's own apply time and request count from its /metrics; the table still
+     full afterwards;
   4. VmHWM after the reload; SIGTERM.
 The daemons get RLIMIT_NOFILE 1024 soft / 524288 hard (systemd's default), so a daemon that
 needs more descriptors has to raise its own soft limit, as it would under systemd.
@@ -44,8 +46,8 @@ def rs_of(i, j):
     return f"{RS_NET}{1 + j}", RS_PORT0 + i
 
 
-def config(n_vs, n_rs, changed=None):
-    """The keepalived.conf both daemons read; `changed` = (vs, rs) gets weight 2."""
+def config(n_vs, n_rs, changed=None, weight=2):
+    """The keepalived.conf both daemons read; `changed` = (vs, rs) gets `weight`."""
     out = ["global_defs {\n router_id lvsbench\n}\n"]
     for i in range(n_vs):
         a, p = vs_of(i)
@@ -53,7 +55,7 @@ def config(n_vs, n_rs, changed=None):
                    " protocol TCP\n")
         for j in range(n_rs):
             ra, rp = rs_of(i, j)
-            w = 2 if changed == (i, j) else 1
+            w = weight if changed == (i, j) else 1
             out.append(f" real_server {ra} {rp} {{\n  weight {w}\n"
                        "  TCP_CHECK {\n   connect_timeout 5\n  }\n }\n")
         out.append("}\n")
@@ -354,32 +356,33 @@ def measure(tool, a, work):
         nl = Ipvs()
         before = nl.dests(va, vp)
         assert (ra, rp, 1) in before, before
-        with open(conf, "w") as f:
-            f.write(config(n_vs, n_rs, changed=(i, j)))
-        n = 0
-        t1_wall = time.time()
-        t1 = time.monotonic()
-        os.kill(p.pid, signal.SIGHUP)
-        while True:
-            n += 1
-            now = nl.dests(va, vp)
-            if (ra, rp, 2) in now:
-                break
-            waited = time.monotonic() - t1
-            if waited > a.reload_timeout:
+        # Twice: 1 -> 2, then 2 -> 3. Under TCG the first run of any code is translated
+        # first (milliseconds for a path never taken before); the second reload shows the
+        # daemon's own cost. On a real CPU the two are alike.
+        for k, w in enumerate((2, 3)):
+            key = "reload_ms" if k == 0 else "reload2_ms"
+            with open(conf, "w") as f:
+                f.write(config(n_vs, n_rs, changed=(i, j), weight=w))
+            if k == 1:
+                time.sleep(1)
+            r = subprocess.run([a.await_weight, str(p.pid), f"{va}:{vp}", f"{ra}:{rp}", str(w),
+                                str(a.reload_timeout)], capture_output=True, text=True,
+                               timeout=a.reload_timeout + 60)
+            if r.returncode != 0:
+                raise RuntimeError(f"await_weight: {r.stderr.strip()}")
+            got = json.loads(r.stdout)
+            res["reload_polls" if k == 0 else "reload2_polls"] = got["polls"]
+            if got.get("timed_out"):
                 # Reported as "more than", and memory is still measured.
                 res["reload_timed_out_s"] = a.reload_timeout
+                print(f"[{tool}] no new weight in the kernel {a.reload_timeout} s after SIGHUP",
+                      file=sys.stderr, flush=True)
                 break
-            # Back to back at first (the < 10 ms goal), then leave the daemon the CPU.
-            if waited > 0.05:
-                time.sleep(0.005)
-        res["reload_polls"] = n
-        if "reload_timed_out_s" in res:
-            print(f"[{tool}] no new weight in the kernel {a.reload_timeout} s after SIGHUP",
-                  file=sys.stderr, flush=True)
-        else:
-            res["reload_ms"] = round((time.monotonic() - t1) * 1000, 2)
-            print(f"[{tool}] new weight in the kernel {res['reload_ms']} ms after SIGHUP",
+            res["reload_poll_ms"] = got["poll_ms"]
+            if k == 0:
+                t1_wall = got["sent"]
+            res[key] = round(got["ms"], 2)
+            print(f"[{tool}] weight {w} in the kernel {res[key]} ms after SIGHUP",
                   file=sys.stderr, flush=True)
         time.sleep(2)
         res["after_reload"] = list(table_counts())
@@ -529,9 +532,14 @@ def report(a):
              f"{g(ka, 'cold_cpu_s', '{:.2f} s')} | {ratio('cold_cpu_s')} | — |")
     rmet = "—"
     if lbd and "reload_ms" in lbd:
-        rmet = "**met**" if lbd["reload_ms"] < 10 else "**not met**"
-    L.append(f"| reload, one weight changed: SIGHUP to the new weight in the kernel | "
-             f"{reload_time(lbd)} | {reload_time(ka)} | {speed('reload_ms')} | lbd < 10 ms: {rmet} |")
+        warm = lbd.get("reload2_ms")
+        rmet = "—" if warm is None else ("**met**" if warm < 10 else "**not met**")
+    L.append(f"| reload, one weight changed: SIGHUP to the new weight in the kernel (first reload: "
+             f"TCG translates the reload's code on its first run) | "
+             f"{reload_time(lbd)} | {reload_time(ka)} | {speed('reload_ms')} | — |")
+    L.append(f"| the same, second reload (weight 2 -> 3, 1 s later) | "
+             f"{g(lbd, 'reload2_ms', '{:.1f} ms')} | {g(ka, 'reload2_ms', '{:.1f} ms')} | "
+             f"{speed('reload2_ms')} | lbd < 10 ms: {rmet} |")
     if lbd and lbd.get("lbd_start_load_s") is not None:
         L.append(f"| lbd's log: start to \"Configuration file\" (reading the file) | "
                  f"{lbd['lbd_start_load_s']:.2f} s | — | — | — |")
@@ -541,8 +549,8 @@ def report(a):
                  f"{lbd.get('lbd_sighup_to_reload_log_s')} s / "
                  f"{lbd.get('lbd_reload_log_s')} s | — | — | — |")
     if lbd and "lbd_apply_ms" in lbd:
-        L.append(f"| lbd's own IPVS apply for that reload (`/metrics`) | {lbd['lbd_apply_ms']:.3f} ms, "
-                 f"{lbd['lbd_apply_requests']} request(s) | — | — | 1 request |")
+        L.append(f"| lbd's own IPVS apply for the two reloads (`/metrics`) | {lbd['lbd_apply_ms']:.3f} ms, "
+                 f"{lbd['lbd_apply_requests']} request(s) | — | — | 1 request each |")
     L.append(f"| table intact after the reload, other weights unchanged | "
              f"{g(lbd, 'table_full_after_reload')} / {g(lbd, 'others_unchanged')} | "
              f"{g(ka, 'table_full_after_reload')} / {g(ka, 'others_unchanged')} | — | yes |")
@@ -574,6 +582,8 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--lbd", required=True)
+    r.add_argument("--await-weight", required=True,
+                   help="ipvs-sys's await_weight example: sends SIGHUP, times the new weight")
     r.add_argument("--out", required=True)
     r.add_argument("--vs", type=int, default=2500)
     r.add_argument("--rs-per-vs", type=int, default=16)

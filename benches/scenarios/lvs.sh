@@ -49,11 +49,14 @@ if [ "$quick" = 1 ]; then
 else
   vs=${vs:-2500} rs=${rs:-16} start_timeout=1800 reload_timeout=1200 vm_timeout=7200
 fi
+target="${CARGO_TARGET_DIR:-$root/target}"
 if [ -z "$lbd" ]; then
-  target="${CARGO_TARGET_DIR:-$root/target}"
   (cd "$root" && cargo build --release --locked -p lbd --quiet) >&2
   lbd="$target/release/lbd"
 fi
+# The reload is timed by a compiled poller (one netlink dump from Python costs ~5 ms under TCG).
+(cd "$root" && cargo build --release --locked -p ipvs-sys --example await_weight --quiet) >&2
+await="$target/release/examples/await_weight"
 [ -x "$lbd" ] || { echo "lvs.sh: no lbd binary at $lbd" >&2; exit 2; }
 lbd="$(cd "$(dirname "$lbd")" && pwd)/$(basename "$lbd")"
 lbd_build=""
@@ -81,7 +84,7 @@ rc=0
 reload_timeout=${reload_timeout_opt:-$reload_timeout}
 (cd "$root" && testbed/vm-run --timeout "$vm_timeout" -m "${LBD_VM_MEMORY:-4G}" --out "$out" -- \
   sh -c 'exec python3 -B benches/scenarios/lvs.py run --out "$LBD_VM_OUT" "$@"' lvs --lbd "$lbd" \
-  --vs "$vs" --rs-per-vs "$rs" --only "$only" --start-timeout "$start_timeout" \
+  --await-weight "$await" --vs "$vs" --rs-per-vs "$rs" --only "$only" --start-timeout "$start_timeout" \
   --reload-timeout "$reload_timeout" $([ "$quick" = 1 ] && echo --quick)) || rc=$?
 [ -f "$out/lvs.json" ] || { echo "lvs.sh: the VM produced no lvs.json (exit $rc)" >&2; exit 1; }
 
