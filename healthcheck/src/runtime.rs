@@ -10,6 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::event::Event;
@@ -93,13 +94,63 @@ enum Phase {
     },
 }
 
+/// Who hears about a checker, in subscription order. Nearly always one subscriber: it is
+/// kept inline, as a `Vec` per checker would be one more allocation each for tens of
+/// thousands of checkers.
+#[derive(Debug, Default)]
+struct Subscribers {
+    first: Option<Subscription>,
+    more: Vec<Subscription>,
+}
+
+impl Subscribers {
+    fn one(sub: Subscription) -> Self {
+        Subscribers {
+            first: Some(sub),
+            more: Vec::new(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Subscription> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// Adds `sub` unless its id is already subscribed.
+    fn add(&mut self, sub: Subscription) {
+        if self.iter().any(|s| s.id == sub.id) {
+            return;
+        }
+        match self.first {
+            None => self.first = Some(sub),
+            Some(_) => self.more.push(sub),
+        }
+    }
+
+    /// Removes `id`; whether it was subscribed.
+    fn remove(&mut self, id: u64) -> bool {
+        if self.first.is_some_and(|s| s.id == id) {
+            self.first = (!self.more.is_empty()).then(|| self.more.remove(0));
+            return true;
+        }
+        let before = self.more.len();
+        self.more.retain(|s| s.id != id);
+        self.more.len() != before
+    }
+}
+
 struct Slot {
     generation: u64,
-    key: Option<CheckSpec>,
+    /// The spec of a shareable check, the same allocation as its `by_key` entry (a spec is
+    /// a few hundred bytes; one copy per checker is enough).
+    key: Option<Arc<CheckSpec>>,
     checker: Box<dyn Checker>,
     timing: Timing,
     health: HealthState,
-    subscribers: Vec<Subscription>,
+    subscribers: Subscribers,
     phase: Phase,
     wake: Instant,
     /// A timer entry for `wake` is in the heap.
@@ -113,7 +164,7 @@ pub struct HealthChecker {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     next_generation: u64,
-    by_key: HashMap<CheckSpec, usize>,
+    by_key: HashMap<Arc<CheckSpec>, usize>,
     /// Min-heap of (wake time, slot). Entries whose time no longer matches the slot are stale and skipped.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     events: VecDeque<HealthEvent>,
@@ -122,6 +173,9 @@ pub struct HealthChecker {
     due: Vec<(Instant, usize)>,
     /// Per-attempt records, when the caller asked for them.
     probes: Option<ProbeLog>,
+    /// The read buffer every checker reads into ([`Context::buf`]): one for the runtime
+    /// rather than one per checker, which tens of thousands of checkers would each keep.
+    buf: Box<[u8]>,
 }
 
 impl HealthChecker {
@@ -141,7 +195,18 @@ impl HealthChecker {
             rng: XorShift::from_entropy(),
             due: Vec::new(),
             probes: None,
+            buf: vec![0; crate::checkers::READ_BUF].into_boxed_slice(),
         })
+    }
+
+    /// Room for `additional` more checkers without growing: a caller that knows how many
+    /// it is about to add spares the tables their doubling slack (at tens of thousands of
+    /// checkers, megabytes).
+    pub fn reserve(&mut self, additional: usize) {
+        let free = self.free.len();
+        self.slots.reserve_exact(additional.saturating_sub(free));
+        self.by_key.reserve(additional);
+        self.timers.reserve(additional);
     }
 
     /// Keep a [`Probe`] record of every finished attempt, for [`poll_probe`](Self::poll_probe).
@@ -196,9 +261,7 @@ impl HealthChecker {
     ) -> Result<Registration, BuildError> {
         if let Some(&idx) = self.by_key.get(&spec) {
             if let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) {
-                if !slot.subscribers.iter().any(|s| s.id == sub.id) {
-                    slot.subscribers.push(sub);
-                }
+                slot.subscribers.add(sub);
                 return Ok(Registration {
                     check: CheckId {
                         slot: idx,
@@ -211,8 +274,9 @@ impl HealthChecker {
         }
         let checker = spec.build()?;
         let timing = spec.timing;
-        let reg = self.insert(Some(spec.clone()), checker, timing, sub, now);
-        self.by_key.insert(spec, reg.check.slot);
+        let key = Arc::new(spec);
+        let reg = self.insert(Some(Arc::clone(&key)), checker, timing, sub, now);
+        self.by_key.insert(key, reg.check.slot);
         Ok(reg)
     }
 
@@ -229,7 +293,7 @@ impl HealthChecker {
 
     fn insert(
         &mut self,
-        key: Option<CheckSpec>,
+        key: Option<Arc<CheckSpec>>,
         checker: Box<dyn Checker>,
         timing: Timing,
         sub: Subscription,
@@ -249,7 +313,7 @@ impl HealthChecker {
             checker,
             timing,
             health,
-            subscribers: vec![sub],
+            subscribers: Subscribers::one(sub),
             phase: Phase::Idle,
             wake,
             wake_armed: true,
@@ -280,9 +344,7 @@ impl HealthChecker {
         let Some(slot) = self.slot_mut(check) else {
             return false;
         };
-        let before = slot.subscribers.len();
-        slot.subscribers.retain(|s| s.id != subscriber);
-        let removed = slot.subscribers.len() != before;
+        let removed = slot.subscribers.remove(subscriber);
         if slot.subscribers.is_empty() {
             if let Some(mut slot) = self.slots[check.slot].take() {
                 slot.checker.cancel(&self.registry);
@@ -342,6 +404,7 @@ impl HealthChecker {
             token,
             now,
             scheduled,
+            buf: &mut self.buf,
         };
         let progress = slot.checker.ready(&mut cx);
         self.after(idx, progress, now);
@@ -393,6 +456,7 @@ impl HealthChecker {
                     token,
                     now,
                     scheduled: at,
+                    buf: &mut self.buf,
                 };
                 slot.checker.start(&mut cx)
             }
@@ -402,6 +466,7 @@ impl HealthChecker {
                     token,
                     now,
                     scheduled,
+                    buf: &mut self.buf,
                 };
                 // The loop may have been blocked past the deadline while the socket became ready
                 // (connect completed, reply arrived), and with thousands of checks that readiness may
@@ -449,7 +514,7 @@ impl HealthChecker {
                 {
                     let result = ProbeResult::of(&outcome);
                     let duration = now.saturating_duration_since(started);
-                    for sub in &slot.subscribers {
+                    for sub in slot.subscribers.iter() {
                         log.push(Probe {
                             check,
                             subscriber: sub.id,
@@ -466,7 +531,7 @@ impl HealthChecker {
                         Transition::Down(reason) => Change::Down { reason },
                         Transition::Weight(weight) => Change::WeightChanged { weight },
                     };
-                    for sub in &slot.subscribers {
+                    for sub in slot.subscribers.iter() {
                         self.events.push_back(HealthEvent {
                             check,
                             subscriber: sub.id,
@@ -547,5 +612,39 @@ impl HealthChecker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(id: u64) -> Subscription {
+        Subscription {
+            id,
+            inhibit_on_failure: false,
+        }
+    }
+
+    fn ids(s: &Subscribers) -> Vec<u64> {
+        s.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn subscribers_keep_their_order_whichever_leaves() {
+        let mut s = Subscribers::one(sub(1));
+        s.add(sub(2));
+        s.add(sub(3));
+        s.add(sub(2));
+        assert_eq!(ids(&s), [1, 2, 3]);
+        assert!(s.remove(1));
+        assert_eq!(ids(&s), [2, 3]);
+        assert!(!s.remove(1));
+        assert!(s.remove(3));
+        assert_eq!(ids(&s), [2]);
+        assert!(s.remove(2));
+        assert!(s.is_empty());
+        s.add(sub(4));
+        assert_eq!(ids(&s), [4]);
     }
 }
