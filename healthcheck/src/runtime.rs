@@ -97,58 +97,74 @@ enum Phase {
 /// Who hears about a checker, in subscription order. Nearly always one subscriber: it is
 /// kept inline, as a `Vec` per checker would be one more allocation each for tens of
 /// thousands of checkers.
-#[derive(Debug, Default)]
-struct Subscribers {
-    first: Option<Subscription>,
-    more: Vec<Subscription>,
+#[derive(Debug)]
+enum Subscribers {
+    One(Subscription),
+    /// Several, or none left (the slot is then freed).
+    Many(Vec<Subscription>),
 }
 
 impl Subscribers {
-    fn one(sub: Subscription) -> Self {
-        Subscribers {
-            first: Some(sub),
-            more: Vec::new(),
+    fn iter(&self) -> std::slice::Iter<'_, Subscription> {
+        match self {
+            Subscribers::One(s) => std::slice::from_ref(s).iter(),
+            Subscribers::Many(v) => v.iter(),
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = &Subscription> {
-        self.first.iter().chain(&self.more)
-    }
-
     fn is_empty(&self) -> bool {
-        self.first.is_none()
+        matches!(self, Subscribers::Many(v) if v.is_empty())
     }
 
     /// Adds `sub` unless its id is already subscribed.
     fn add(&mut self, sub: Subscription) {
-        if self.iter().any(|s| s.id == sub.id) {
-            return;
-        }
-        match self.first {
-            None => self.first = Some(sub),
-            Some(_) => self.more.push(sub),
+        match self {
+            Subscribers::One(s) if s.id == sub.id => {}
+            Subscribers::One(s) => *self = Subscribers::Many(vec![*s, sub]),
+            Subscribers::Many(v) if v.iter().any(|s| s.id == sub.id) => {}
+            Subscribers::Many(v) => v.push(sub),
         }
     }
 
     /// Removes `id`; whether it was subscribed.
     fn remove(&mut self, id: u64) -> bool {
-        if self.first.is_some_and(|s| s.id == id) {
-            self.first = (!self.more.is_empty()).then(|| self.more.remove(0));
-            return true;
+        match self {
+            Subscribers::One(s) if s.id == id => {
+                *self = Subscribers::Many(Vec::new());
+                true
+            }
+            Subscribers::One(_) => false,
+            Subscribers::Many(v) => {
+                let before = v.len();
+                v.retain(|s| s.id != id);
+                v.len() != before
+            }
         }
-        let before = self.more.len();
-        self.more.retain(|s| s.id != id);
-        self.more.len() != before
+    }
+}
+
+/// What a slot runs: a spec's check (shareable), or a caller's own checker with its timing.
+enum Source {
+    /// The same allocation as the spec's `by_key` entry (a spec is a hundred bytes or
+    /// more; one copy per checker is enough). Its timing is the slot's.
+    Spec(Arc<CheckSpec>),
+    /// Boxed: rare, and the common case should not pay for its size.
+    Custom(Box<Timing>),
+}
+
+impl Source {
+    fn timing(&self) -> &Timing {
+        match self {
+            Source::Spec(s) => &s.timing,
+            Source::Custom(t) => t,
+        }
     }
 }
 
 struct Slot {
     generation: u64,
-    /// The spec of a shareable check, the same allocation as its `by_key` entry (a spec is
-    /// a few hundred bytes; one copy per checker is enough).
-    key: Option<Arc<CheckSpec>>,
+    source: Source,
     checker: Box<dyn Checker>,
-    timing: Timing,
     health: HealthState,
     subscribers: Subscribers,
     phase: Phase,
@@ -273,9 +289,8 @@ impl HealthChecker {
             }
         }
         let checker = spec.build()?;
-        let timing = spec.timing;
         let key = Arc::new(spec);
-        let reg = self.insert(Some(Arc::clone(&key)), checker, timing, sub, now);
+        let reg = self.insert(Source::Spec(Arc::clone(&key)), checker, sub, now);
         self.by_key.insert(key, reg.check.slot);
         Ok(reg)
     }
@@ -288,32 +303,30 @@ impl HealthChecker {
         sub: Subscription,
         now: Instant,
     ) -> Registration {
-        self.insert(None, checker, timing, sub, now)
+        self.insert(Source::Custom(Box::new(timing)), checker, sub, now)
     }
 
     fn insert(
         &mut self,
-        key: Option<Arc<CheckSpec>>,
+        source: Source,
         checker: Box<dyn Checker>,
-        timing: Timing,
         sub: Subscription,
         now: Instant,
     ) -> Registration {
         let jitter = self
             .rng
-            .below_inclusive(u64::try_from(timing.warmup.as_micros()).unwrap_or(u64::MAX));
+            .below_inclusive(u64::try_from(source.timing().warmup.as_micros()).unwrap_or(u64::MAX));
         let wake = now + Duration::from_micros(jitter);
-        let health = HealthState::new(&timing);
+        let health = HealthState::new(source.timing());
         let state = health.state();
         let generation = self.next_generation;
         self.next_generation += 1;
         let slot = Slot {
             generation,
-            key,
+            source,
             checker,
-            timing,
             health,
-            subscribers: Subscribers::one(sub),
+            subscribers: Subscribers::One(sub),
             phase: Phase::Idle,
             wake,
             wake_armed: true,
@@ -348,7 +361,7 @@ impl HealthChecker {
         if slot.subscribers.is_empty() {
             if let Some(mut slot) = self.slots[check.slot].take() {
                 slot.checker.cancel(&self.registry);
-                if let Some(key) = slot.key {
+                if let Source::Spec(key) = slot.source {
                     self.by_key.remove(&key);
                 }
             }
@@ -524,7 +537,7 @@ impl HealthChecker {
                     }
                 }
                 slot.phase = Phase::Idle;
-                let decision = slot.health.record(outcome, &slot.timing);
+                let decision = slot.health.record(outcome, slot.source.timing());
                 for t in decision.transitions {
                     let change = match t {
                         Transition::Up => Change::Up,
@@ -632,7 +645,7 @@ mod tests {
 
     #[test]
     fn subscribers_keep_their_order_whichever_leaves() {
-        let mut s = Subscribers::one(sub(1));
+        let mut s = Subscribers::One(sub(1));
         s.add(sub(2));
         s.add(sub(3));
         s.add(sub(2));

@@ -33,16 +33,18 @@ pub struct CheckSpec {
     pub timing: Timing,
 }
 
-/// The checker types.
+/// The checker types. The larger configurations are boxed so that the common small ones
+/// (a TCP_CHECK is 72 bytes, an HTTP_GET 184) do not each take the largest one's room: a
+/// runtime keeps one spec per checker, tens of thousands of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CheckKind {
     Tcp(TcpConfig),
     /// HTTP_GET, or SSL_GET when `tls` is set.
-    Http(HttpConfig),
+    Http(Box<HttpConfig>),
     Smtp(SmtpConfig),
-    Dns(DnsConfig),
+    Dns(Box<DnsConfig>),
     Misc(MiscConfig),
-    Udp(UdpConfig),
+    Udp(Box<UdpConfig>),
     Ping(PingConfig),
 }
 
