@@ -38,7 +38,6 @@ struct Histogram {
     /// Per bucket (not cumulative); after the bounds' count, +Inf.
     counts: [u64; MAX_BOUNDS + 1],
     sum: f64,
-    count: u64,
 }
 
 impl Histogram {
@@ -49,7 +48,11 @@ impl Histogram {
             *c += 1;
         }
         self.sum += v;
-        self.count += 1;
+    }
+
+    /// Observations so far: the buckets' total (not kept apart, one per series adds up).
+    fn count(&self) -> u64 {
+        self.counts.iter().sum()
     }
 
     /// `les` is [`le_labels`] of this histogram's bounds (spelled once per scrape).
@@ -60,7 +63,7 @@ impl Histogram {
             w.sample_with("_bucket", labels, Some(("le", le)), cumulative);
         }
         w.sample_with("_sum", labels, None, self.sum);
-        w.sample_with("_count", labels, None, self.count);
+        w.sample_with("_count", labels, None, self.count());
     }
 }
 
@@ -331,7 +334,7 @@ impl Metrics {
         }
         if self
             .check_series_sorted()
-            .any(|(_, s)| s.duration.count > 0)
+            .any(|(_, s)| s.duration.count() > 0)
         {
             w.family(
                 "lbd_check_duration_seconds",
@@ -341,7 +344,7 @@ impl Metrics {
             let les = le_labels(CHECK_BUCKETS);
             for (labels, s) in self
                 .check_series_sorted()
-                .filter(|(_, s)| s.duration.count > 0)
+                .filter(|(_, s)| s.duration.count() > 0)
             {
                 s.duration.write(w, labels, &les);
             }
