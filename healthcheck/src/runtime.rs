@@ -27,7 +27,9 @@ use crate::spec::{BuildError, CheckSpec};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CheckId {
     slot: usize,
-    generation: u64,
+    /// 32 bits: a slot is reused with the same generation only after 2^32 more checkers
+    /// were added, and the slot keeps it in what would otherwise be padding.
+    generation: u32,
 }
 
 impl CheckId {
@@ -162,7 +164,7 @@ impl Source {
 }
 
 struct Slot {
-    generation: u64,
+    generation: u32,
     source: Source,
     checker: Box<dyn Checker>,
     health: HealthState,
@@ -179,7 +181,7 @@ pub struct HealthChecker {
     token_base: usize,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
-    next_generation: u64,
+    next_generation: u32,
     by_key: HashMap<Arc<CheckSpec>, usize>,
     /// Min-heap of (wake time, slot). Entries whose time no longer matches the slot are stale and skipped.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -320,7 +322,7 @@ impl HealthChecker {
         let health = HealthState::new(source.timing());
         let state = health.state();
         let generation = self.next_generation;
-        self.next_generation += 1;
+        self.next_generation = self.next_generation.wrapping_add(1);
         let slot = Slot {
             generation,
             source,

@@ -15,8 +15,13 @@ pub struct TcpCheck {
     endpoint: Endpoint,
     connect_timeout: Duration,
     /// Boxed: only an attempt in flight has one, and an idle checker (nearly all of tens of
-    /// thousands) then pays a pointer for it rather than its 48 bytes.
-    conn: Option<Box<Conn>>,
+    /// thousands) then pays a pointer for it rather than its 64 bytes.
+    attempt: Option<Box<Attempt>>,
+}
+
+/// A connection being made.
+struct Attempt {
+    conn: Conn,
     deadline: Instant,
 }
 
@@ -25,14 +30,13 @@ impl TcpCheck {
         TcpCheck {
             endpoint,
             connect_timeout,
-            conn: None,
-            deadline: Instant::now(),
+            attempt: None,
         }
     }
 
     fn finish(&mut self, registry: &Registry, outcome: CheckOutcome) -> Progress {
-        if let Some(conn) = self.conn.take() {
-            (*conn).close(registry);
+        if let Some(a) = self.attempt.take() {
+            a.conn.close(registry);
         }
         Progress::Done(outcome)
     }
@@ -47,10 +51,10 @@ impl TcpCheck {
 
 impl Checker for TcpCheck {
     fn start(&mut self, cx: &mut Context<'_>) -> Progress {
-        self.deadline = cx.now + self.connect_timeout;
+        let deadline = cx.now + self.connect_timeout;
         match Conn::connect(&self.endpoint, cx, None) {
             Ok(conn) => {
-                self.conn = Some(Box::new(conn));
+                self.attempt = Some(Box::new(Attempt { conn, deadline }));
                 self.ready(cx)
             }
             Err(_) => Progress::Done(self.failed()),
@@ -58,10 +62,10 @@ impl Checker for TcpCheck {
     }
 
     fn ready(&mut self, cx: &mut Context<'_>) -> Progress {
-        let Some(conn) = self.conn.as_mut() else {
+        let Some(a) = self.attempt.as_mut() else {
             return Progress::Pending;
         };
-        match conn.poll_connect() {
+        match a.conn.poll_connect() {
             Ok(false) => Progress::Pending,
             Ok(true) => self.finish(cx.registry, CheckOutcome::Up),
             Err(_) => {
@@ -72,7 +76,11 @@ impl Checker for TcpCheck {
     }
 
     fn deadline(&self) -> Instant {
-        self.deadline
+        // Between attempts nothing is due; "now" is as good as any (the runtime asks only
+        // while one is in flight).
+        self.attempt
+            .as_ref()
+            .map_or_else(Instant::now, |a| a.deadline)
     }
 
     fn timeout(&mut self, cx: &mut Context<'_>) -> Progress {
@@ -84,8 +92,8 @@ impl Checker for TcpCheck {
     }
 
     fn cancel(&mut self, registry: &Registry) {
-        if let Some(conn) = self.conn.take() {
-            (*conn).close(registry);
+        if let Some(a) = self.attempt.take() {
+            a.conn.close(registry);
         }
     }
 
