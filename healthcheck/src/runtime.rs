@@ -290,8 +290,8 @@ impl HealthChecker {
                 });
             }
         }
-        let checker = spec.build()?;
         let key = Arc::new(spec);
+        let checker = CheckSpec::build_shared(&key)?;
         let reg = self.insert(Source::Spec(Arc::clone(&key)), checker, sub, now);
         self.by_key.insert(key, reg.check.slot);
         Ok(reg)

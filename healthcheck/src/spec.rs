@@ -4,6 +4,7 @@
 //! check get one checker, whose events fan out to both (see [`crate::HealthChecker::add`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::checker::Checker;
@@ -139,6 +140,15 @@ pub enum BuildError {
 }
 
 impl CheckSpec {
+    /// [`build`](Self::build) for a spec the runtime keeps anyway: a TCP_CHECK then reads
+    /// its target from `spec` rather than holding a copy (64 bytes per checker).
+    pub(crate) fn build_shared(spec: &Arc<CheckSpec>) -> Result<Box<dyn Checker>, BuildError> {
+        match TcpCheck::of_spec(Arc::clone(spec)) {
+            Some(tcp) => Ok(Box::new(tcp)),
+            None => spec.build(),
+        }
+    }
+
     /// Build the checker. Fails only on configuration errors (unreadable CA file, empty command line).
     pub fn build(&self) -> Result<Box<dyn Checker>, BuildError> {
         Ok(match &self.kind {
