@@ -240,14 +240,14 @@ fn http(seconds: u64, concurrency: usize) {
     let mut poll = Poll::new().expect("poll");
     let mut hc = HealthChecker::new(poll.registry(), 1).expect("hc");
     let spec = CheckSpec {
-        kind: CheckKind::Http(HttpConfig {
+        kind: CheckKind::Http(Box::new(HttpConfig {
             endpoint: Endpoint::new(addr),
             connect_timeout: Duration::from_secs(2),
             urls: vec![UrlCheck::new("/")],
             virtualhost: None,
             protocol: HttpProtocol::V1_0,
             tls: None,
-        }),
+        })),
         timing: Timing::http(Duration::ZERO)
             .with_retry(0, Duration::ZERO)
             .with_warmup(Duration::ZERO),

@@ -17,6 +17,10 @@ pub struct Context<'a> {
     pub now: Instant,
     /// When this attempt was scheduled to start (for lateness measurements); equal to `now` if unknown.
     pub scheduled: Instant,
+    /// Scratch space to read into, shared by every checker of the runtime: its content is
+    /// garbage on each call, so a checker copies out what it keeps. One buffer rather than
+    /// one per checker, which tens of thousands of idle checkers would each hold.
+    pub buf: &'a mut [u8],
 }
 
 /// Whether an attempt is still in flight.

@@ -10,6 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::event::Event;
@@ -26,7 +27,9 @@ use crate::spec::{BuildError, CheckSpec};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CheckId {
     slot: usize,
-    generation: u64,
+    /// 32 bits: a slot is reused with the same generation only after 2^32 more checkers
+    /// were added, and the slot keeps it in what would otherwise be padding.
+    generation: u32,
 }
 
 impl CheckId {
@@ -93,13 +96,79 @@ enum Phase {
     },
 }
 
+/// Who hears about a checker, in subscription order. Nearly always one subscriber: it is
+/// kept inline, as a `Vec` per checker would be one more allocation each for tens of
+/// thousands of checkers.
+#[derive(Debug)]
+enum Subscribers {
+    One(Subscription),
+    /// Several, or none left (the slot is then freed).
+    Many(Vec<Subscription>),
+}
+
+impl Subscribers {
+    fn iter(&self) -> std::slice::Iter<'_, Subscription> {
+        match self {
+            Subscribers::One(s) => std::slice::from_ref(s).iter(),
+            Subscribers::Many(v) => v.iter(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Subscribers::Many(v) if v.is_empty())
+    }
+
+    /// Adds `sub` unless its id is already subscribed.
+    fn add(&mut self, sub: Subscription) {
+        match self {
+            Subscribers::One(s) if s.id == sub.id => {}
+            Subscribers::One(s) => *self = Subscribers::Many(vec![*s, sub]),
+            Subscribers::Many(v) if v.iter().any(|s| s.id == sub.id) => {}
+            Subscribers::Many(v) => v.push(sub),
+        }
+    }
+
+    /// Removes `id`; whether it was subscribed.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Subscribers::One(s) if s.id == id => {
+                *self = Subscribers::Many(Vec::new());
+                true
+            }
+            Subscribers::One(_) => false,
+            Subscribers::Many(v) => {
+                let before = v.len();
+                v.retain(|s| s.id != id);
+                v.len() != before
+            }
+        }
+    }
+}
+
+/// What a slot runs: a spec's check (shareable), or a caller's own checker with its timing.
+enum Source {
+    /// The same allocation as the spec's `by_key` entry (a spec is a hundred bytes or
+    /// more; one copy per checker is enough). Its timing is the slot's.
+    Spec(Arc<CheckSpec>),
+    /// Boxed: rare, and the common case should not pay for its size.
+    Custom(Box<Timing>),
+}
+
+impl Source {
+    fn timing(&self) -> &Timing {
+        match self {
+            Source::Spec(s) => &s.timing,
+            Source::Custom(t) => t,
+        }
+    }
+}
+
 struct Slot {
-    generation: u64,
-    key: Option<CheckSpec>,
+    generation: u32,
+    source: Source,
     checker: Box<dyn Checker>,
-    timing: Timing,
     health: HealthState,
-    subscribers: Vec<Subscription>,
+    subscribers: Subscribers,
     phase: Phase,
     wake: Instant,
     /// A timer entry for `wake` is in the heap.
@@ -112,8 +181,8 @@ pub struct HealthChecker {
     token_base: usize,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
-    next_generation: u64,
-    by_key: HashMap<CheckSpec, usize>,
+    next_generation: u32,
+    by_key: HashMap<Arc<CheckSpec>, usize>,
     /// Min-heap of (wake time, slot). Entries whose time no longer matches the slot are stale and skipped.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     events: VecDeque<HealthEvent>,
@@ -122,6 +191,9 @@ pub struct HealthChecker {
     due: Vec<(Instant, usize)>,
     /// Per-attempt records, when the caller asked for them.
     probes: Option<ProbeLog>,
+    /// The read buffer every checker reads into ([`Context::buf`]): one for the runtime
+    /// rather than one per checker, which tens of thousands of checkers would each keep.
+    buf: Box<[u8]>,
 }
 
 impl HealthChecker {
@@ -141,7 +213,18 @@ impl HealthChecker {
             rng: XorShift::from_entropy(),
             due: Vec::new(),
             probes: None,
+            buf: vec![0; crate::checkers::READ_BUF].into_boxed_slice(),
         })
+    }
+
+    /// Room for `additional` more checkers without growing: a caller that knows how many
+    /// it is about to add spares the tables their doubling slack (at tens of thousands of
+    /// checkers, megabytes).
+    pub fn reserve(&mut self, additional: usize) {
+        let free = self.free.len();
+        self.slots.reserve_exact(additional.saturating_sub(free));
+        self.by_key.reserve(additional);
+        self.timers.reserve(additional);
     }
 
     /// Keep a [`Probe`] record of every finished attempt, for [`poll_probe`](Self::poll_probe).
@@ -196,9 +279,7 @@ impl HealthChecker {
     ) -> Result<Registration, BuildError> {
         if let Some(&idx) = self.by_key.get(&spec) {
             if let Some(slot) = self.slots.get_mut(idx).and_then(Option::as_mut) {
-                if !slot.subscribers.iter().any(|s| s.id == sub.id) {
-                    slot.subscribers.push(sub);
-                }
+                slot.subscribers.add(sub);
                 return Ok(Registration {
                     check: CheckId {
                         slot: idx,
@@ -209,10 +290,10 @@ impl HealthChecker {
                 });
             }
         }
-        let checker = spec.build()?;
-        let timing = spec.timing;
-        let reg = self.insert(Some(spec.clone()), checker, timing, sub, now);
-        self.by_key.insert(spec, reg.check.slot);
+        let key = Arc::new(spec);
+        let checker = CheckSpec::build_shared(&key)?;
+        let reg = self.insert(Source::Spec(Arc::clone(&key)), checker, sub, now);
+        self.by_key.insert(key, reg.check.slot);
         Ok(reg)
     }
 
@@ -224,32 +305,30 @@ impl HealthChecker {
         sub: Subscription,
         now: Instant,
     ) -> Registration {
-        self.insert(None, checker, timing, sub, now)
+        self.insert(Source::Custom(Box::new(timing)), checker, sub, now)
     }
 
     fn insert(
         &mut self,
-        key: Option<CheckSpec>,
+        source: Source,
         checker: Box<dyn Checker>,
-        timing: Timing,
         sub: Subscription,
         now: Instant,
     ) -> Registration {
         let jitter = self
             .rng
-            .below_inclusive(u64::try_from(timing.warmup.as_micros()).unwrap_or(u64::MAX));
+            .below_inclusive(u64::try_from(source.timing().warmup.as_micros()).unwrap_or(u64::MAX));
         let wake = now + Duration::from_micros(jitter);
-        let health = HealthState::new(&timing);
+        let health = HealthState::new(source.timing());
         let state = health.state();
         let generation = self.next_generation;
-        self.next_generation += 1;
+        self.next_generation = self.next_generation.wrapping_add(1);
         let slot = Slot {
             generation,
-            key,
+            source,
             checker,
-            timing,
             health,
-            subscribers: vec![sub],
+            subscribers: Subscribers::One(sub),
             phase: Phase::Idle,
             wake,
             wake_armed: true,
@@ -280,13 +359,11 @@ impl HealthChecker {
         let Some(slot) = self.slot_mut(check) else {
             return false;
         };
-        let before = slot.subscribers.len();
-        slot.subscribers.retain(|s| s.id != subscriber);
-        let removed = slot.subscribers.len() != before;
+        let removed = slot.subscribers.remove(subscriber);
         if slot.subscribers.is_empty() {
             if let Some(mut slot) = self.slots[check.slot].take() {
                 slot.checker.cancel(&self.registry);
-                if let Some(key) = slot.key {
+                if let Source::Spec(key) = slot.source {
                     self.by_key.remove(&key);
                 }
             }
@@ -342,6 +419,7 @@ impl HealthChecker {
             token,
             now,
             scheduled,
+            buf: &mut self.buf,
         };
         let progress = slot.checker.ready(&mut cx);
         self.after(idx, progress, now);
@@ -393,6 +471,7 @@ impl HealthChecker {
                     token,
                     now,
                     scheduled: at,
+                    buf: &mut self.buf,
                 };
                 slot.checker.start(&mut cx)
             }
@@ -402,6 +481,7 @@ impl HealthChecker {
                     token,
                     now,
                     scheduled,
+                    buf: &mut self.buf,
                 };
                 // The loop may have been blocked past the deadline while the socket became ready
                 // (connect completed, reply arrived), and with thousands of checks that readiness may
@@ -449,7 +529,7 @@ impl HealthChecker {
                 {
                     let result = ProbeResult::of(&outcome);
                     let duration = now.saturating_duration_since(started);
-                    for sub in &slot.subscribers {
+                    for sub in slot.subscribers.iter() {
                         log.push(Probe {
                             check,
                             subscriber: sub.id,
@@ -459,14 +539,14 @@ impl HealthChecker {
                     }
                 }
                 slot.phase = Phase::Idle;
-                let decision = slot.health.record(outcome, &slot.timing);
+                let decision = slot.health.record(outcome, slot.source.timing());
                 for t in decision.transitions {
                     let change = match t {
                         Transition::Up => Change::Up,
                         Transition::Down(reason) => Change::Down { reason },
                         Transition::Weight(weight) => Change::WeightChanged { weight },
                     };
-                    for sub in &slot.subscribers {
+                    for sub in slot.subscribers.iter() {
                         self.events.push_back(HealthEvent {
                             check,
                             subscriber: sub.id,
@@ -547,5 +627,39 @@ impl HealthChecker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(id: u64) -> Subscription {
+        Subscription {
+            id,
+            inhibit_on_failure: false,
+        }
+    }
+
+    fn ids(s: &Subscribers) -> Vec<u64> {
+        s.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn subscribers_keep_their_order_whichever_leaves() {
+        let mut s = Subscribers::One(sub(1));
+        s.add(sub(2));
+        s.add(sub(3));
+        s.add(sub(2));
+        assert_eq!(ids(&s), [1, 2, 3]);
+        assert!(s.remove(1));
+        assert_eq!(ids(&s), [2, 3]);
+        assert!(!s.remove(1));
+        assert!(s.remove(3));
+        assert_eq!(ids(&s), [2]);
+        assert!(s.remove(2));
+        assert!(s.is_empty());
+        s.add(sub(4));
+        assert_eq!(ids(&s), [4]);
     }
 }

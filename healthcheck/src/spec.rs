@@ -4,6 +4,7 @@
 //! check get one checker, whose events fan out to both (see [`crate::HealthChecker::add`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::checker::Checker;
@@ -33,16 +34,18 @@ pub struct CheckSpec {
     pub timing: Timing,
 }
 
-/// The checker types.
+/// The checker types. The larger configurations are boxed so that the common small ones
+/// (a TCP_CHECK is 72 bytes, an HTTP_GET 184) do not each take the largest one's room: a
+/// runtime keeps one spec per checker, tens of thousands of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CheckKind {
     Tcp(TcpConfig),
     /// HTTP_GET, or SSL_GET when `tls` is set.
-    Http(HttpConfig),
+    Http(Box<HttpConfig>),
     Smtp(SmtpConfig),
-    Dns(DnsConfig),
+    Dns(Box<DnsConfig>),
     Misc(MiscConfig),
-    Udp(UdpConfig),
+    Udp(Box<UdpConfig>),
     Ping(PingConfig),
 }
 
@@ -137,6 +140,15 @@ pub enum BuildError {
 }
 
 impl CheckSpec {
+    /// [`build`](Self::build) for a spec the runtime keeps anyway: a TCP_CHECK then reads
+    /// its target from `spec` rather than holding a copy (64 bytes per checker).
+    pub(crate) fn build_shared(spec: &Arc<CheckSpec>) -> Result<Box<dyn Checker>, BuildError> {
+        match TcpCheck::of_spec(Arc::clone(spec)) {
+            Some(tcp) => Ok(Box::new(tcp)),
+            None => spec.build(),
+        }
+    }
+
     /// Build the checker. Fails only on configuration errors (unreadable CA file, empty command line).
     pub fn build(&self) -> Result<Box<dyn Checker>, BuildError> {
         Ok(match &self.kind {

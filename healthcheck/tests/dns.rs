@@ -10,12 +10,12 @@ use healthcheck::{CheckKind, CheckSpec, DnsConfig, Endpoint, FailureKind, Timing
 
 fn dns_spec(addr: SocketAddr, name: &str, qtype: RecordType, timeout: Duration) -> CheckSpec {
     CheckSpec {
-        kind: CheckKind::Dns(DnsConfig {
+        kind: CheckKind::Dns(Box::new(DnsConfig {
             endpoint: Endpoint::new(addr),
             connect_timeout: timeout,
             name: name.into(),
             qtype,
-        }),
+        })),
         timing: Timing::dns(Duration::from_secs(1)),
     }
 }

@@ -11,14 +11,14 @@ use healthcheck::{CheckKind, CheckSpec, Endpoint, FailureKind, HttpConfig, Timin
 
 fn http_spec(addr: std::net::SocketAddr, urls: Vec<UrlCheck>, timeout: Duration) -> CheckSpec {
     CheckSpec {
-        kind: CheckKind::Http(HttpConfig {
+        kind: CheckKind::Http(Box::new(HttpConfig {
             endpoint: Endpoint::new(addr),
             connect_timeout: timeout,
             urls,
             virtualhost: None,
             protocol: HttpProtocol::V1_0,
             tls: None,
-        }),
+        })),
         timing: Timing::http(Duration::from_secs(1)),
     }
 }

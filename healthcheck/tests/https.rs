@@ -77,7 +77,7 @@ fn tls_server(config: Arc<rustls::ServerConfig>) -> Server {
 
 fn ssl_spec(addr: SocketAddr, tls: TlsOptions, digest: Option<String>) -> CheckSpec {
     CheckSpec {
-        kind: CheckKind::Http(HttpConfig {
+        kind: CheckKind::Http(Box::new(HttpConfig {
             endpoint: Endpoint::new(addr),
             connect_timeout: Duration::from_secs(2),
             urls: vec![UrlCheck {
@@ -89,7 +89,7 @@ fn ssl_spec(addr: SocketAddr, tls: TlsOptions, digest: Option<String>) -> CheckS
             virtualhost: None,
             protocol: HttpProtocol::V1_1,
             tls: Some(tls),
-        }),
+        })),
         timing: Timing::http(Duration::from_secs(1)),
     }
 }

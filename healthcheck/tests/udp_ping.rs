@@ -9,12 +9,12 @@ use healthcheck::{CheckKind, CheckSpec, Endpoint, FailureKind, Timing, UdpConfig
 
 fn udp_spec(addr: SocketAddr, require_reply: Option<ReplyRule>) -> CheckSpec {
     CheckSpec {
-        kind: CheckKind::Udp(UdpConfig {
+        kind: CheckKind::Udp(Box::new(UdpConfig {
             endpoint: Endpoint::new(addr),
             connect_timeout: Duration::from_millis(400),
             payload: b"ping".to_vec(),
             require_reply,
-        }),
+        })),
         timing: Timing::new(Duration::from_secs(1)),
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mio::net::UdpSocket;
 use mio::Registry;
 
-use super::{down, READ_BUF};
+use super::down;
 use crate::checker::{Checker, Context, Progress};
 use crate::dns::{encode_query, parse_response, DnsError, RecordType};
 use crate::endpoint::Endpoint;
@@ -24,7 +24,6 @@ pub struct DnsCheck {
     sent: bool,
     deadline: Instant,
     rng: XorShift,
-    buf: Vec<u8>,
 }
 
 impl DnsCheck {
@@ -39,7 +38,6 @@ impl DnsCheck {
             sent: false,
             deadline: Instant::now(),
             rng: XorShift::from_entropy(),
-            buf: Vec::new(),
         }
     }
 
@@ -82,9 +80,6 @@ impl Checker for DnsCheck {
     }
 
     fn ready(&mut self, cx: &mut Context<'_>) -> Progress {
-        if self.buf.len() != READ_BUF {
-            self.buf.resize(READ_BUF, 0);
-        }
         let Some(sock) = self.sock.as_ref() else {
             return Progress::Pending;
         };
@@ -99,8 +94,8 @@ impl Checker for DnsCheck {
             let Some(sock) = self.sock.as_ref() else {
                 return Progress::Pending;
             };
-            match sock.recv(&mut self.buf) {
-                Ok(n) => match parse_response(&self.buf[..n], &self.query) {
+            match sock.recv(cx.buf) {
+                Ok(n) => match parse_response(&cx.buf[..n], &self.query) {
                     Ok(_) => return self.finish(cx.registry, CheckOutcome::Up),
                     // A late answer to an earlier query (or a spoof attempt): keep waiting for ours.
                     Err(DnsError::IdMismatch) => {}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::Registry;
 use rustls::pki_types::ServerName;
 
-use super::{down, READ_BUF};
+use super::down;
 use crate::checker::{Checker, Context, Progress};
 use crate::conn::{Conn, ConnError, ReadStep};
 use crate::endpoint::Endpoint;
@@ -74,7 +74,6 @@ pub struct HttpCheck {
     tls: Option<TlsClient>,
     attempt: Option<Attempt>,
     deadline: Instant,
-    buf: Vec<u8>,
 }
 
 impl HttpCheck {
@@ -95,7 +94,6 @@ impl HttpCheck {
             tls,
             attempt: None,
             deadline: Instant::now(),
-            buf: Vec::new(),
         }
     }
 
@@ -258,9 +256,6 @@ impl Checker for HttpCheck {
                 }
             }
         }
-        if self.buf.len() != READ_BUF {
-            self.buf.resize(READ_BUF, 0);
-        }
         loop {
             let Some(a) = self.attempt.as_mut() else {
                 return Progress::Pending;
@@ -271,10 +266,10 @@ impl Checker for HttpCheck {
                 return self.finish(cx.registry, outcome);
             }
             let url = a.url;
-            let step = a.conn.read(&mut self.buf);
+            let step = a.conn.read(cx.buf);
             match step {
                 Ok(ReadStep::WouldBlock) => return Progress::Pending,
-                Ok(ReadStep::Data(n)) => match a.reader.feed(&self.buf[..n]) {
+                Ok(ReadStep::Data(n)) => match a.reader.feed(&cx.buf[..n]) {
                     Ok(ReadState::Incomplete) => {}
                     Ok(ReadState::Complete(resp)) => return self.complete(cx, url, resp),
                     Err(e) => {

@@ -14,5 +14,8 @@ fn down(kind: FailureKind, message: String) -> CheckOutcome {
     CheckOutcome::Down(Failure::new(kind, message))
 }
 
-/// Size of the per-checker receive buffer. Reused across attempts; bounded regardless of the peer.
-const READ_BUF: usize = 16 * 1024;
+/// Size of the receive buffer the runtime lends every checker ([`crate::Context::buf`]):
+/// the largest read a checker makes at once, bounded regardless of the peer. A caller
+/// driving a checker itself passes at least this much (a shorter buffer truncates
+/// datagrams).
+pub const READ_BUF: usize = 16 * 1024;

@@ -27,7 +27,6 @@ pub struct PingCheck {
     seq: u16,
     sent: bool,
     deadline: Instant,
-    buf: Vec<u8>,
 }
 
 impl PingCheck {
@@ -39,7 +38,6 @@ impl PingCheck {
             seq: 0,
             sent: false,
             deadline: Instant::now(),
-            buf: vec![0; 1500],
         }
     }
 
@@ -113,8 +111,8 @@ impl Checker for PingCheck {
             let Some(sock) = self.sock.as_ref() else {
                 return Progress::Pending;
             };
-            match sock.recv(&mut self.buf) {
-                Ok(n) if is_echo_reply(v6, &self.buf[..n], self.seq, PAYLOAD) => {
+            match sock.recv(cx.buf) {
+                Ok(n) if is_echo_reply(v6, &cx.buf[..n], self.seq, PAYLOAD) => {
                     return self.finish(cx.registry, CheckOutcome::Up)
                 }
                 // A late reply to an earlier attempt: keep waiting for ours.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mio::Registry;
 
-use super::{down, READ_BUF};
+use super::down;
 use crate::checker::{Checker, Context, Progress};
 use crate::conn::{Conn, ConnError, ReadStep};
 use crate::endpoint::Endpoint;
@@ -27,7 +27,6 @@ pub struct SmtpCheck {
     helo_name: String,
     attempt: Option<Attempt>,
     deadline: Instant,
-    buf: Vec<u8>,
 }
 
 impl SmtpCheck {
@@ -38,7 +37,6 @@ impl SmtpCheck {
             helo_name,
             attempt: None,
             deadline: Instant::now(),
-            buf: Vec::new(),
         }
     }
 
@@ -99,9 +97,6 @@ impl Checker for SmtpCheck {
     }
 
     fn ready(&mut self, cx: &mut Context<'_>) -> Progress {
-        if self.buf.len() != READ_BUF {
-            self.buf.resize(READ_BUF, 0);
-        }
         loop {
             let Some(a) = self.attempt.as_mut() else {
                 return Progress::Pending;
@@ -130,7 +125,7 @@ impl Checker for SmtpCheck {
             if let Err(e) = a.conn.flush() {
                 return self.io_error(cx.registry, host, e);
             }
-            match a.conn.read(&mut self.buf) {
+            match a.conn.read(cx.buf) {
                 Ok(ReadStep::WouldBlock) => return Progress::Pending,
                 Ok(ReadStep::Eof) => {
                     let outcome = down(
@@ -142,7 +137,7 @@ impl Checker for SmtpCheck {
                     );
                     return self.finish(cx.registry, outcome);
                 }
-                Ok(ReadStep::Data(n)) => match a.dialogue.feed(&self.buf[..n]) {
+                Ok(ReadStep::Data(n)) => match a.dialogue.feed(&cx.buf[..n]) {
                     Ok(Step::NeedInput) => {}
                     Ok(Step::Send(bytes)) => a.conn.queue(&bytes),
                     Ok(Step::Done) => {

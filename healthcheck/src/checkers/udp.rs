@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mio::net::UdpSocket;
 use mio::Registry;
 
-use super::{down, READ_BUF};
+use super::down;
 use crate::checker::{Checker, Context, Progress};
 use crate::endpoint::Endpoint;
 use crate::outcome::{CheckOutcome, FailureKind};
@@ -38,7 +38,6 @@ pub struct UdpCheck {
     sock: Option<UdpSocket>,
     sent: bool,
     deadline: Instant,
-    buf: Vec<u8>,
 }
 
 impl UdpCheck {
@@ -56,7 +55,6 @@ impl UdpCheck {
             sock: None,
             sent: false,
             deadline: Instant::now(),
-            buf: Vec::new(),
         }
     }
 
@@ -91,9 +89,6 @@ impl Checker for UdpCheck {
     }
 
     fn ready(&mut self, cx: &mut Context<'_>) -> Progress {
-        if self.buf.len() != READ_BUF {
-            self.buf.resize(READ_BUF, 0);
-        }
         let Some(sock) = self.sock.as_ref() else {
             return Progress::Pending;
         };
@@ -108,10 +103,10 @@ impl Checker for UdpCheck {
             let Some(sock) = self.sock.as_ref() else {
                 return Progress::Pending;
             };
-            match sock.recv(&mut self.buf) {
+            match sock.recv(cx.buf) {
                 Ok(n) => {
                     let ok = match &self.require_reply {
-                        Some(r) => r.accepts(&self.buf[..n]),
+                        Some(r) => r.accepts(&cx.buf[..n]),
                         None => true,
                     };
                     return if ok {

@@ -16,11 +16,13 @@ pub fn attempt_with(checker: &mut dyn Checker, limit: Duration) -> (CheckOutcome
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
     let start = Instant::now();
+    let mut buf = vec![0; healthcheck::checkers::READ_BUF];
     let mut cx = Context {
         registry: poll.registry(),
         token: Token(1),
         now: start,
         scheduled: start,
+        buf: &mut buf,
     };
     let mut progress = checker.start(&mut cx);
     loop {
@@ -44,6 +46,7 @@ pub fn attempt_with(checker: &mut dyn Checker, limit: Duration) -> (CheckOutcome
             token: Token(1),
             now,
             scheduled: start,
+            buf: &mut buf,
         };
         progress = if !events.is_empty() {
             checker.ready(&mut cx)

@@ -613,7 +613,7 @@ mod in_place_tests {
         for v in &mut l.vs {
             for rs in &mut v.spec.real_servers {
                 for c in &mut rs.checkers {
-                    c.config.origin.line = 0;
+                    std::sync::Arc::make_mut(&mut c.config).origin.line = 0;
                 }
             }
         }

@@ -51,14 +51,16 @@ impl From<f64> for Value {
 /// Label pairs rendered once (`k="v",k="v"`, escaped), for a series written at every scrape:
 /// with tens of thousands of health-check series, formatting their labels anew each time is
 /// most of a scrape's cost, and the scrape runs on the event loop.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Labels(String);
+/// Ordered by their text, so they can key the series map they are written from; held
+/// without spare capacity (tens of thousands are kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Labels(Box<str>);
 
 impl Labels {
     pub fn new(labels: &[(&str, &str)]) -> Self {
         let mut s = String::new();
         push_labels(&mut s, labels);
-        Self(s)
+        Self(s.into_boxed_str())
     }
 }
 

@@ -27,38 +27,32 @@ const IPVS_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 1.0,
 ];
 
-/// A cumulative histogram with fixed buckets.
-#[derive(Debug, Clone)]
+/// The most bounds a histogram here has ([`CHECK_BUCKETS`]).
+const MAX_BOUNDS: usize = 13;
+
+/// A cumulative histogram with fixed buckets, the bounds given by its owner (one of the
+/// constants above): there is one per health-check series, tens of thousands, so its counts
+/// sit inline and it keeps no pointer to its bounds.
+#[derive(Debug, Clone, Default)]
 struct Histogram {
-    bounds: &'static [f64],
-    /// Per bucket (not cumulative); the last slot is +Inf.
-    counts: Vec<u64>,
+    /// Per bucket (not cumulative); after the bounds' count, +Inf.
+    counts: [u64; MAX_BOUNDS + 1],
     sum: f64,
-    count: u64,
 }
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: vec![0; bounds.len() + 1],
-            sum: 0.0,
-            count: 0,
-        }
-    }
-
-    fn observe(&mut self, d: Duration) {
+    fn observe(&mut self, bounds: &[f64], d: Duration) {
         let v = d.as_secs_f64();
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| v <= *b)
-            .unwrap_or(self.bounds.len());
+        let i = bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len());
         if let Some(c) = self.counts.get_mut(i) {
             *c += 1;
         }
         self.sum += v;
-        self.count += 1;
+    }
+
+    /// Observations so far: the buckets' total (not kept apart, one per series adds up).
+    fn count(&self) -> u64 {
+        self.counts.iter().sum()
     }
 
     /// `les` is [`le_labels`] of this histogram's bounds (spelled once per scrape).
@@ -69,7 +63,7 @@ impl Histogram {
             w.sample_with("_bucket", labels, Some(("le", le)), cumulative);
         }
         w.sample_with("_sum", labels, None, self.sum);
-        w.sample_with("_count", labels, None, self.count);
+        w.sample_with("_count", labels, None, self.count());
     }
 }
 
@@ -83,23 +77,14 @@ fn le_labels(bounds: &[f64]) -> Vec<String> {
         .collect()
 }
 
-/// Which real server a check was about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct CheckKey {
-    virtual_server: String,
-    real_server: String,
-    checker: String,
-}
-
 /// Handle of one health-check series (virtual server, real server, checker), from
 /// [`Metrics::check_series`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CheckSeriesId(usize);
 
-#[derive(Debug, Clone)]
+/// One health-check series; its labels are its key in [`Metrics::check_index`].
+#[derive(Debug, Clone, Default)]
 struct CheckSeries {
-    /// The key's labels, rendered when the series is registered.
-    labels: Labels,
     /// Verdict changes ([`Metrics::record_check`]).
     success: u64,
     failure: u64,
@@ -107,7 +92,8 @@ struct CheckSeries {
     /// until one is known.
     last_up: Option<bool>,
     /// Attempts by result label (`success` or a failure kind), in label order: a handful of
-    /// entries, each allocated the first time its label is seen.
+    /// entries, each allocated the first time its label is seen, one at a time (most
+    /// series only ever see `success`).
     probes: Vec<(&'static str, u64)>,
     /// Attempt durations, start to verdict.
     duration: Histogram,
@@ -154,8 +140,10 @@ struct IpvsSeries {
 pub struct Metrics {
     /// Check series by [`CheckSeriesId`]; `None` for a removed one (its index is reused).
     checks: Vec<Option<CheckSeries>>,
-    /// The same series by labels, which is also the order they are written in.
-    check_index: BTreeMap<CheckKey, usize>,
+    /// The same series by their labels (virtual server, real server, checker), rendered
+    /// once when the series is registered: the only copy of its names, and the order
+    /// the series are written in.
+    check_index: BTreeMap<Labels, usize>,
     free_checks: Vec<usize>,
     /// Attempt records the checker side could not deliver (its queue was full).
     probes_dropped: u64,
@@ -172,26 +160,15 @@ impl Metrics {
         real_server: &str,
         checker: &str,
     ) -> CheckSeriesId {
-        let key = CheckKey {
-            virtual_server: virtual_server.to_owned(),
-            real_server: real_server.to_owned(),
-            checker: checker.to_owned(),
-        };
+        let key = Labels::new(&[
+            ("virtual_server", virtual_server),
+            ("real_server", real_server),
+            ("checker", checker),
+        ]);
         if let Some(&i) = self.check_index.get(&key) {
             return CheckSeriesId(i);
         }
-        let series = CheckSeries {
-            labels: Labels::new(&[
-                ("virtual_server", &key.virtual_server),
-                ("real_server", &key.real_server),
-                ("checker", &key.checker),
-            ]),
-            success: 0,
-            failure: 0,
-            last_up: None,
-            probes: Vec::new(),
-            duration: Histogram::new(CHECK_BUCKETS),
-        };
+        let series = CheckSeries::default();
         let i = match self.free_checks.pop() {
             Some(i) => {
                 self.checks[i] = Some(series);
@@ -204,6 +181,13 @@ impl Metrics {
         };
         self.check_index.insert(key, i);
         CheckSeriesId(i)
+    }
+
+    /// Room for `additional` more check series without growing the table (a caller about
+    /// to register tens of thousands spares it the doubling slack).
+    pub fn reserve_check_series(&mut self, additional: usize) {
+        let free = self.free_checks.len();
+        self.checks.reserve_exact(additional.saturating_sub(free));
     }
 
     /// Drops every check series `keep` says no to (real servers a reload removed), so that
@@ -226,11 +210,11 @@ impl Metrics {
     /// Drops the series of (virtual server, real server, checker), if there is one: what
     /// [`Metrics::retain_check_series`] does for one series, without visiting the others.
     pub fn drop_check_series(&mut self, virtual_server: &str, real_server: &str, checker: &str) {
-        let key = CheckKey {
-            virtual_server: virtual_server.to_owned(),
-            real_server: real_server.to_owned(),
-            checker: checker.to_owned(),
-        };
+        let key = Labels::new(&[
+            ("virtual_server", virtual_server),
+            ("real_server", real_server),
+            ("checker", checker),
+        ]);
         if let Some(i) = self.check_index.remove(&key) {
             if let Some(slot) = self.checks.get_mut(i) {
                 *slot = None;
@@ -248,10 +232,13 @@ impl Metrics {
         let label = result.label();
         match s.probes.binary_search_by(|(l, _)| (*l).cmp(label)) {
             Ok(i) => s.probes[i].1 += 1,
-            Err(i) => s.probes.insert(i, (label, 1)),
+            Err(i) => {
+                s.probes.reserve_exact(1);
+                s.probes.insert(i, (label, 1));
+            }
         }
         s.last_up = Some(result == ProbeResult::Success);
-        s.duration.observe(duration);
+        s.duration.observe(CHECK_BUCKETS, duration);
     }
 
     /// How many attempt records the checker side has lost so far (a running total).
@@ -272,18 +259,18 @@ impl Metrics {
         }
         s.last_up = Some(o.success);
         if let Some(l) = o.latency {
-            s.duration.observe(l);
+            s.duration.observe(CHECK_BUCKETS, l);
         }
     }
 
     /// Hook for the virtual-server side: call once per IPVS apply (a request or a batch).
     pub fn record_ipvs_apply(&mut self, a: IpvsApply<'_>) {
         let s = self.ipvs.entry(a.operation).or_insert_with(|| IpvsSeries {
-            duration: Histogram::new(IPVS_BUCKETS),
+            duration: Histogram::default(),
             requests: 0,
             errors: BTreeMap::new(),
         });
-        s.duration.observe(a.duration);
+        s.duration.observe(IPVS_BUCKETS, a.duration);
         s.requests += u64::try_from(a.requests).unwrap_or(u64::MAX);
         if let Some(e) = a.error {
             *s.errors.entry(e.to_owned()).or_insert(0) += 1;
@@ -305,11 +292,11 @@ impl Metrics {
         w.finish()
     }
 
-    /// The check series in label order.
-    fn check_series_sorted(&self) -> impl Iterator<Item = &CheckSeries> {
+    /// The check series with their labels, in label order.
+    fn check_series_sorted(&self) -> impl Iterator<Item = (&Labels, &CheckSeries)> {
         self.check_index
-            .values()
-            .filter_map(|i| self.checks.get(*i).and_then(Option::as_ref))
+            .iter()
+            .filter_map(|(l, i)| Some((l, self.checks.get(*i)?.as_ref()?)))
     }
 
     fn write_checks(&self, w: &mut Writer) {
@@ -318,55 +305,64 @@ impl Metrics {
         }
         if self
             .check_series_sorted()
-            .any(|s| s.success + s.failure > 0)
+            .any(|(_, s)| s.success + s.failure > 0)
         {
             w.family(
                 "lbd_check_results_total",
                 Kind::Counter,
                 "Health verdict changes of the real server (up = success, down = failure).",
             );
-            for s in self
+            for (labels, s) in self
                 .check_series_sorted()
-                .filter(|s| s.success + s.failure > 0)
+                .filter(|(_, s)| s.success + s.failure > 0)
             {
                 for (result, n) in [("success", s.success), ("failure", s.failure)] {
-                    w.sample_with("", &s.labels, Some(("result", result)), n);
+                    w.sample_with("", labels, Some(("result", result)), n);
                 }
             }
         }
-        if self.check_series_sorted().any(|s| s.last_up.is_some()) {
+        if self.check_series_sorted().any(|(_, s)| s.last_up.is_some()) {
             w.family(
                 "lbd_check_up",
                 Kind::Gauge,
                 "1 if the last health check of the real server succeeded.",
             );
-            for s in self.check_series_sorted() {
+            for (labels, s) in self.check_series_sorted() {
                 if let Some(up) = s.last_up {
-                    w.sample_with("", &s.labels, None, u64::from(up));
+                    w.sample_with("", labels, None, u64::from(up));
                 }
             }
         }
-        if self.check_series_sorted().any(|s| !s.probes.is_empty()) {
+        if self
+            .check_series_sorted()
+            .any(|(_, s)| !s.probes.is_empty())
+        {
             w.family(
                 "lbd_check_probes_total",
                 Kind::Counter,
                 "Health check attempts, by result: success or the failure kind.",
             );
-            for s in self.check_series_sorted() {
+            for (labels, s) in self.check_series_sorted() {
                 for (result, n) in &s.probes {
-                    w.sample_with("", &s.labels, Some(("result", result)), *n);
+                    w.sample_with("", labels, Some(("result", result)), *n);
                 }
             }
         }
-        if self.check_series_sorted().any(|s| s.duration.count > 0) {
+        if self
+            .check_series_sorted()
+            .any(|(_, s)| s.duration.count() > 0)
+        {
             w.family(
                 "lbd_check_duration_seconds",
                 Kind::Histogram,
                 "Duration of health check attempts, from connect (or spawn) to verdict.",
             );
             let les = le_labels(CHECK_BUCKETS);
-            for s in self.check_series_sorted().filter(|s| s.duration.count > 0) {
-                s.duration.write(w, &s.labels, &les);
+            for (labels, s) in self
+                .check_series_sorted()
+                .filter(|(_, s)| s.duration.count() > 0)
+            {
+                s.duration.write(w, labels, &les);
             }
             w.family(
                 "lbd_check_probes_dropped_total",

@@ -303,6 +303,7 @@ impl Runtime {
                         self.ops.reloading();
                         let reloaded = self.reload(now);
                         self.vs_reload(&reloaded, now);
+                        release_free_memory();
                         self.ops_ready();
                     }
                     Request::Dump => self.dump(),
@@ -505,5 +506,18 @@ impl Runtime {
             }
         }
         out
+    }
+}
+
+/// Hands the heap's free pages back to the kernel. Loading a configuration and building
+/// the virtual servers allocate several times what stays (at 40,000 checkers the parse
+/// alone peaks near 50 MB) and glibc keeps what was freed inside the heap resident; after
+/// a start or a reload the daemon idles at its live size instead. A few milliseconds,
+/// only after those two.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the kernel; it has no precondition.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -60,6 +60,7 @@ impl Runtime {
             &mut self.ops.metrics,
         )?;
         self.run_vs_scripts(scripts);
+        release_free_memory();
         Ok(())
     }
 

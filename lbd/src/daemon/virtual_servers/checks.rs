@@ -173,16 +173,16 @@ pub fn spec(
             Timing::misc(delay_loop),
         ),
         CheckerKind::Dns(d) => (
-            CheckKind::Dns(DnsConfig {
+            CheckKind::Dns(Box::new(DnsConfig {
                 endpoint,
                 connect_timeout,
                 name: d.name.clone(),
                 qtype: record_type(d.query_type),
-            }),
+            })),
             Timing::dns(delay_loop),
         ),
         CheckerKind::Http(h) => (
-            CheckKind::Http(HttpConfig {
+            CheckKind::Http(Box::new(HttpConfig {
                 endpoint,
                 connect_timeout,
                 urls: h.urls.iter().map(url).collect::<Result<_, _>>()?,
@@ -198,7 +198,7 @@ pub fn spec(
                     server_name: None,
                     ca_file: None,
                 }),
-            }),
+            })),
             Timing::http(delay_loop),
         ),
         CheckerKind::Smtp(s) => (
@@ -206,7 +206,7 @@ pub fn spec(
             Timing::new(delay_loop),
         ),
         CheckerKind::Udp(u) => (
-            CheckKind::Udp(udp(u, endpoint, connect_timeout)),
+            CheckKind::Udp(Box::new(udp(u, endpoint, connect_timeout))),
             Timing::new(delay_loop),
         ),
         CheckerKind::File(_) => return Err(SpecError::FileCheck),
